@@ -1,0 +1,461 @@
+import type { Duration } from './duration.ts';
+import { parseDuration } from './duration.ts';
+import { decodeEnvelope } from './envelope.ts';
+import {
+  ConfigurationError,
+  IncompatibleMessageError,
+  InvalidJobPayloadError,
+  isPermanentJobError,
+  JobTimeoutError,
+  MalformedMessageError,
+  RetryExhaustedError,
+} from './errors.ts';
+import type { EventBusOptions } from './hooks.ts';
+import { compose, EventBus, orderPlugins, setupPlugins } from './hooks.ts';
+import { isJob } from './job.ts';
+import { lazy } from './lazy.ts';
+import type { RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY, MIN_RETRY_DELAY_MS, resolveRetry, retryDelay } from './retry.ts';
+import type {
+  AnyJob,
+  AnyPlugin,
+  Delivery,
+  DeliveryContext,
+  ExecuteContext,
+  ExecuteResult,
+  GlassworkEvents,
+  HandleOptions,
+  JobContext,
+  JobOutput,
+  Outcome,
+  PluginContext,
+  RetryOption,
+} from './types.ts';
+
+export interface WorkerOptions<P extends readonly AnyPlugin[]> extends EventBusOptions {
+  /** Consumer plugins; each one's `context` adds to the handler's context type. */
+  plugins?: P;
+  /** Default retry policy of every job. @default 5 attempts, exponential backoff with full jitter */
+  retry?: RetryOption;
+  /** Default handler timeout. @default none */
+  timeout?: Duration;
+  /**
+   * How long a message this worker cannot run yet (unknown job or envelope version, payload failing the
+   * schema) is retried, counted from its enqueue, before it is dead-lettered. Covers a rolling deploy.
+   * @default '1h'
+   */
+  incompatibleFor?: Duration;
+}
+
+/** A handler: gets the schema's output and the job context. */
+export type Handler<TPayload, TContext> = (payload: TPayload, ctx: TContext) => unknown;
+
+/** Options of one `worker.run`. */
+export interface RunOptions {
+  /**
+   * Do not start the handler unless more than the job's timeout plus this many ms are left before
+   * `delivery.deadline`; defer it instead.
+   */
+  startMargin?: number;
+  /** Defer without running (a FIFO follower of a failed message); dead-lettered on the last receive. */
+  defer?: { readonly delayMs: number; readonly reason: string };
+}
+
+/** What `worker.run` decided, and how to report what the adapter did with it. */
+export interface RunResult {
+  readonly outcome: Outcome;
+  readonly ctx: DeliveryContext;
+  /**
+   * Call after applying the outcome to the queue; fires the terminal event. Pass the outcome actually
+   * applied when it differs (a dead-letter send that failed and was retried instead).
+   */
+  settle(applied?: Outcome): Promise<void>;
+  /** Settles when the handler's promise does (later than the outcome if it ignored a timeout). */
+  readonly finished: Promise<void>;
+}
+
+/** Runs handlers for deliveries and decides each one's outcome; adapters apply it. */
+export interface Worker<TContext = {}> {
+  /** Attaches the handler of a job. */
+  handle<J extends AnyJob>(
+    job: J,
+    handler: Handler<JobOutput<J>, JobContext & TContext>,
+    options?: HandleOptions,
+  ): this;
+  /** Runs one delivery through the hooks and the handler and decides its outcome. Never throws. */
+  run(delivery: Delivery, options?: RunOptions): Promise<RunResult>;
+  /** Runs plugin setup now (adapters call it at start; it is retried if it fails). */
+  ready(): Promise<void>;
+  /** The jobs that have handlers. */
+  jobs(): AnyJob[];
+  /** The effective timeout of a job in ms, if it has one. */
+  timeoutOf(jobName: string): number | undefined;
+  /** Lets an adapter report `receiveError`, `stopping` or `stopped` to the plugins. */
+  emit<E extends 'receiveError' | 'stopping' | 'stopped'>(
+    event: E,
+    payload: GlassworkEvents[E],
+  ): Promise<void>;
+  /** Fires `flush` and waits for its observers (exporters). */
+  flush(): Promise<void>;
+}
+
+interface Registration {
+  readonly job: AnyJob;
+  readonly handler: Handler<unknown, JobContext>;
+  readonly retry: RetryPolicy;
+  readonly timeout: number | undefined;
+}
+
+const NEVER_ABORTED = new AbortController().signal;
+const SETTLED = Promise.resolve();
+const INCOMPATIBLE_BACKOFF = resolveRetry({
+  backoff: { type: 'exponential', base: '10s', max: '5m', min: '5s' },
+});
+
+/** Creates a worker. Attach handlers with `handle`, then give the worker to an adapter. */
+export function createWorker<const P extends readonly AnyPlugin[] = []>(
+  options: WorkerOptions<P> = {},
+): Worker<PluginContext<P>> {
+  const plugins = orderPlugins(options.plugins ?? []);
+  const defaultRetry = resolveRetry(options.retry, DEFAULT_RETRY);
+  const defaultTimeout = options.timeout === undefined ? undefined : parseDuration(options.timeout);
+  const incompatibleFor = parseDuration(options.incompatibleFor ?? '1h');
+  const registry = new Map<string, Registration>();
+
+  const pipeline = lazy(async () => {
+    const hooks = await setupPlugins(plugins);
+    return {
+      deliver: compose(hooks.deliver),
+      execute: compose(hooks.execute),
+      contexts: hooks.contexts,
+      events: new EventBus(hooks.observers, options),
+    };
+  });
+  type Pipeline = Awaited<ReturnType<typeof pipeline>>;
+
+  function createContext(delivery: Delivery): DeliveryContext {
+    const decoded = decodeEnvelope(delivery.body);
+    const envelope = decoded.ok ? decoded.envelope : undefined;
+    const registration = envelope ? registry.get(envelope.name) : undefined;
+    let problem = decoded.ok ? undefined : decoded.problem;
+    if (envelope && !registration) {
+      problem = { kind: 'incompatible', reason: `this worker has no handler for job "${envelope.name}"` };
+    }
+    return {
+      delivery,
+      queue: delivery.queue,
+      messageId: delivery.messageId,
+      envelope,
+      jobId: envelope?.id,
+      jobName: envelope?.name,
+      job: registration?.job,
+      attempt: delivery.receiveCount + (envelope?.priorAttempts ?? 0),
+      maxAttempts: registration?.retry.maxAttempts,
+      meta: envelope?.meta ?? {},
+      state: {},
+      problem,
+    };
+  }
+
+  /** The outcome for a failure, given the policy and where the message stands with the queue. */
+  function failed(ctx: DeliveryContext, policy: RetryPolicy, error: unknown): Outcome {
+    const giveUp = (reason: string, err: unknown): Outcome =>
+      policy.dead ? { type: 'dead', reason, error: err } : { type: 'discard', reason, error: err };
+    const name = ctx.jobName ?? 'unknown';
+    if (isPermanentJobError(error)) return giveUp(`permanent failure: ${messageOf(error)}`, error);
+    if (ctx.attempt >= policy.maxAttempts) {
+      return giveUp(
+        `retries exhausted after ${ctx.attempt} attempt${ctx.attempt === 1 ? '' : 's'}: ${messageOf(error)}`,
+        new RetryExhaustedError(name, ctx.attempt, { cause: error }),
+      );
+    }
+    if (isLastReceive(ctx.delivery)) return giveUp(lastReceiveReason(ctx.delivery, messageOf(error)), error);
+    return { type: 'retry', delayMs: retryDelay(policy, ctx.attempt, error), error };
+  }
+
+  function deferred(ctx: DeliveryContext, delayMs: number, reason: string, dead: boolean): Outcome {
+    if (!isLastReceive(ctx.delivery)) return { type: 'defer', delayMs: Math.max(0, delayMs), reason };
+    const why = lastReceiveReason(ctx.delivery, `deferred (${reason})`);
+    return dead
+      ? { type: 'dead', reason: why, error: undefined }
+      : { type: 'discard', reason: why, error: undefined };
+  }
+
+  /** A message this worker cannot run yet: retried until `incompatibleFor` has passed since its enqueue. */
+  function incompatible(ctx: DeliveryContext, reason: string, error: unknown, dead = true): Outcome {
+    const now = ctx.delivery.receivedAt ?? Date.now();
+    const since = ctx.envelope ? Date.parse(ctx.envelope.enqueuedAt) : (ctx.delivery.sentAt ?? now);
+    const age = now - since;
+    const err = error ?? new IncompatibleMessageError(reason);
+    const give = (why: string): Outcome =>
+      dead ? { type: 'dead', reason: why, error: err } : { type: 'discard', reason: why, error: err };
+    if (age >= incompatibleFor) {
+      return give(
+        `incompatible for ${Math.round(age / 1000)}s (limit ${Math.round(incompatibleFor / 1000)}s): ${reason}`,
+      );
+    }
+    if (isLastReceive(ctx.delivery)) return give(lastReceiveReason(ctx.delivery, `incompatible: ${reason}`));
+    const delayMs = Math.max(
+      MIN_RETRY_DELAY_MS,
+      Math.min(INCOMPATIBLE_BACKOFF.delay(ctx.delivery.receiveCount, err), incompatibleFor - age),
+    );
+    return { type: 'retry', delayMs, error: err };
+  }
+
+  async function decide(
+    p: Pipeline,
+    ctx: DeliveryContext,
+    run: RunOptions | undefined,
+    state: RunState,
+  ): Promise<Outcome> {
+    const registration = ctx.jobName === undefined ? undefined : registry.get(ctx.jobName);
+    const policy = registration?.retry ?? defaultRetry;
+    if (run?.defer) return deferred(ctx, run.defer.delayMs, run.defer.reason, policy.dead);
+    if (ctx.problem?.kind === 'malformed') {
+      return {
+        type: 'dead',
+        reason: `malformed: ${ctx.problem.reason}`,
+        error: new MalformedMessageError(ctx.problem.reason),
+      };
+    }
+    if (ctx.problem || !registration || !ctx.envelope) {
+      return incompatible(ctx, ctx.problem?.reason ?? 'unknown job', undefined);
+    }
+    if (ctx.attempt > policy.maxAttempts) {
+      const reason = `arrived on attempt ${ctx.attempt}, past maxAttempts ${policy.maxAttempts}; not run`;
+      const error = new RetryExhaustedError(registration.job.name, ctx.attempt - 1);
+      return policy.dead ? { type: 'dead', reason, error } : { type: 'discard', reason, error };
+    }
+    const { deadline } = ctx.delivery;
+    if (deadline !== undefined && run?.startMargin !== undefined) {
+      const left = deadline - Date.now();
+      if (left <= (registration.timeout ?? 0) + run.startMargin) {
+        return deferred(ctx, 0, `only ${left}ms left before the deadline`, policy.dead);
+      }
+    }
+
+    let payload: unknown = ctx.envelope.payload;
+    const schema = registration.job.schema;
+    if (schema) {
+      let result = schema['~standard'].validate(payload);
+      if (result instanceof Promise) result = await result;
+      if (result.issues) {
+        const error = new InvalidJobPayloadError(registration.job.name, result.issues);
+        return incompatible(
+          ctx,
+          `the payload does not match the schema: ${error.message}`,
+          error,
+          policy.dead,
+        );
+      }
+      payload = result.value;
+    }
+
+    try {
+      const result = await execute(p, ctx, registration, payload, state);
+      if (result.type === 'completed') return { type: 'ack', result: result.value };
+      if (result.type === 'duplicate') return { type: 'ack', result: result.value, duplicate: true };
+      return deferred(ctx, result.delayMs, result.reason, policy.dead);
+    } catch (error) {
+      return failed(ctx, policy, error);
+    }
+  }
+
+  function execute(
+    p: Pipeline,
+    ctx: DeliveryContext,
+    registration: Registration,
+    payload: unknown,
+    state: RunState,
+  ): Promise<ExecuteResult> {
+    const envelope = ctx.envelope!;
+    const { delivery } = ctx;
+    const timeout = registration.timeout;
+    const outer = delivery.signal;
+    const controller = timeout !== undefined || outer ? new AbortController() : undefined;
+    const ectx: ExecuteContext = {
+      jobId: envelope.id,
+      jobName: envelope.name,
+      attempt: ctx.attempt,
+      maxAttempts: registration.retry.maxAttempts,
+      enqueuedAt: new Date(envelope.enqueuedAt),
+      firstEnqueuedAt: new Date(envelope.firstEnqueuedAt),
+      deadline: delivery.deadline,
+      signal: controller?.signal ?? NEVER_ABORTED,
+      meta: envelope.meta,
+      state: ctx.state,
+      queue: ctx.queue,
+      messageId: ctx.messageId,
+      job: registration.job,
+      payload,
+      delivery: ctx,
+    };
+    for (const extend of p.contexts) Object.assign(ectx, extend.fn(ectx));
+
+    const inner = async (): Promise<ExecuteResult> => {
+      if (p.events.has('start')) await p.events.emit('start', { ctx });
+      return { type: 'completed', value: await registration.handler(payload, ectx) };
+    };
+    const work = p.execute ? p.execute(ectx, inner) : inner();
+    if (!controller) {
+      state.finished = work.then(noop, noop);
+      return work;
+    }
+
+    // Race the work against the abort: the outcome is decided when the signal fires, while `finished`
+    // still follows the handler's own promise (the poller keeps its slot until then).
+    state.finished = work.then(noop, noop);
+    return new Promise<ExecuteResult>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onOuterAbort = () => controller.abort(outer?.reason);
+      const cleanup = () => {
+        if (timer) clearTimeout(timer);
+        outer?.removeEventListener('abort', onOuterAbort);
+      };
+      controller.signal.addEventListener(
+        'abort',
+        () => {
+          cleanup();
+          reject(controller.signal.reason);
+        },
+        { once: true },
+      );
+      if (timeout !== undefined) {
+        timer = setTimeout(
+          () => controller.abort(new JobTimeoutError(registration.job.name, timeout)),
+          timeout,
+        );
+      }
+      if (outer) {
+        if (outer.aborted) onOuterAbort();
+        else outer.addEventListener('abort', onOuterAbort, { once: true });
+      }
+      work.then(
+        (value) => {
+          cleanup();
+          resolve(value);
+        },
+        (error) => {
+          cleanup();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  interface RunState {
+    finished: Promise<void>;
+  }
+
+  async function run(delivery: Delivery, runOptions?: RunOptions): Promise<RunResult> {
+    const started = performance.now();
+    const state: RunState = { finished: SETTLED };
+    let ctx: DeliveryContext | undefined;
+    let outcome: Outcome;
+    let p: Pipeline | undefined;
+    try {
+      p = await pipeline();
+      const c = createContext(delivery);
+      ctx = c;
+      const pp = p;
+      let decided: Outcome | undefined;
+      const inner = async () => (decided = await decide(pp, c, runOptions, state));
+      try {
+        outcome = pp.deliver ? await pp.deliver(c, inner) : await inner();
+      } catch (error) {
+        // A wrap hook threw. If the outcome was already decided (the handler ran), it stands;
+        // otherwise this counts as a failed attempt, so nothing is lost.
+        pp.events.report(error, 'deliver', 'deliver');
+        const registration = c.jobName === undefined ? undefined : registry.get(c.jobName);
+        outcome = decided ?? failed(c, registration?.retry ?? defaultRetry, error);
+      }
+    } catch (error) {
+      // Plugin setup failed: retry the message soon; the next run tries the setup again.
+      ctx ??= createContext(delivery);
+      outcome = { type: 'retry', delayMs: MIN_RETRY_DELAY_MS * 5, error };
+    }
+    const finalCtx = ctx;
+    const durationMs = performance.now() - started;
+    let settled = false;
+    return {
+      outcome,
+      ctx: finalCtx,
+      finished: state.finished,
+      settle(applied = outcome) {
+        if (settled || !p) return SETTLED;
+        settled = true;
+        return fireTerminal(p.events, finalCtx, applied, durationMs);
+      },
+    };
+  }
+
+  const worker: Worker<PluginContext<P>> = {
+    handle(job, handler, handleOptions = {}) {
+      if (!isJob(job)) throw new ConfigurationError('worker.handle needs a job defined with defineJob');
+      if (typeof handler !== 'function')
+        throw new ConfigurationError(`worker.handle("${job.name}") needs a handler function`);
+      if (registry.has(job.name)) {
+        throw new ConfigurationError(
+          `Job "${job.name}" already has a handler on this worker: attach one handler per job`,
+        );
+      }
+      registry.set(job.name, {
+        job,
+        handler: handler as Handler<unknown, JobContext>,
+        retry: resolveRetry(handleOptions.retry, defaultRetry),
+        timeout: handleOptions.timeout === undefined ? defaultTimeout : parseDuration(handleOptions.timeout),
+      });
+      return this;
+    },
+    run,
+    ready: async () => void (await pipeline()),
+    jobs: () => [...registry.values()].map((r) => r.job),
+    timeoutOf: (name) => registry.get(name)?.timeout,
+    async emit(event, payload) {
+      const p = await pipeline();
+      await p.events.emit(event, payload);
+    },
+    async flush() {
+      const p = await pipeline();
+      await p.events.emit('flush', {});
+    },
+  };
+  return worker;
+}
+
+function fireTerminal(
+  events: EventBus,
+  ctx: DeliveryContext,
+  outcome: Outcome,
+  durationMs: number,
+): Promise<void> {
+  switch (outcome.type) {
+    case 'ack': {
+      const name = outcome.duplicate ? 'duplicate' : 'success';
+      if (!events.has(name)) return SETTLED;
+      return events.emit(name, { ctx, outcome, durationMs, result: outcome.result });
+    }
+    case 'retry':
+      return events.has('retry') ? events.emit('retry', { ctx, outcome, durationMs }) : SETTLED;
+    case 'defer':
+      return events.has('defer') ? events.emit('defer', { ctx, outcome, durationMs }) : SETTLED;
+    case 'dead':
+      return events.has('dead') ? events.emit('dead', { ctx, outcome, durationMs }) : SETTLED;
+    case 'discard':
+      return events.has('discard') ? events.emit('discard', { ctx, outcome, durationMs }) : SETTLED;
+  }
+}
+
+function isLastReceive(delivery: Delivery): boolean {
+  return delivery.maxReceiveCount !== undefined && delivery.receiveCount >= delivery.maxReceiveCount;
+}
+
+function lastReceiveReason(delivery: Delivery, what: string): string {
+  return `${what}, on receive ${delivery.receiveCount} of the ${delivery.maxReceiveCount} the queue's redrive policy allows`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function noop() {}

@@ -1,0 +1,30 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+const root = import.meta.dirname;
+
+// Every workspace package is a vitest project; tests import packages from source, so no build is needed.
+const dirs = ['packages', 'examples'].flatMap((group) =>
+  existsSync(join(root, group))
+    ? readdirSync(join(root, group), { withFileTypes: true })
+        .filter((d) => d.isDirectory() && existsSync(join(root, group, d.name, 'package.json')))
+        .map((d) => `${group}/${d.name}`)
+    : [],
+);
+
+export default defineConfig({
+  resolve: {
+    alias: [{ find: /^@glasswork\/([a-z0-9-]+)$/, replacement: join(root, 'packages/$1/src/index.ts') }],
+  },
+  test: {
+    projects: dirs.map((dir) => ({
+      extends: true,
+      test: {
+        name: dir.split('/')[1],
+        root: join(root, dir),
+        include: ['test/**/*.test.ts'],
+      },
+    })),
+  },
+});
