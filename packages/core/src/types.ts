@@ -448,10 +448,13 @@ type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) exten
   ? I
   : never;
 
+// Distributes over the union, so `{ log } | {}` is not collapsed into the common supertype `{}`.
+type ContextOf<T> = T extends Plugin<infer C> ? C : never;
+
 /** What a list of plugins adds to the handler context. */
 export type PluginContext<P extends readonly AnyPlugin[]> = [P[number]] extends [never]
   ? {}
-  : UnionToIntersection<P[number] extends Plugin<infer C> ? C : never>;
+  : UnionToIntersection<ContextOf<P[number]>>;
 
 // ---------------------------------------------------------------------------------------------------------
 // Worker options

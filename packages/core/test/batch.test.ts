@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { Delivery, Outcome } from '../src/index.ts';
+import { createLimiter, createWorker, defineJob, processBatch, visibilitySeconds } from '../src/index.ts';
+import { deliveryOf } from './helpers.ts';
+
+const step = defineJob<{ group: string; seq: number; fail?: boolean }>({ name: 'step' });
+
+describe('visibilitySeconds', () => {
+  it('rounds up to whole seconds so a positive delay never becomes 0', () => {
+    expect(visibilitySeconds(1)).toBe(1);
+    expect(visibilitySeconds(1500)).toBe(2);
+    expect(visibilitySeconds(0)).toBe(0);
+  });
+
+  it('clamps to 12 hours from the receive, less elapsed time and slack', () => {
+    const receivedAt = 1_000_000;
+    expect(visibilitySeconds(24 * 3_600_000, { receivedAt, now: receivedAt })).toBe(43_195);
+    expect(visibilitySeconds(24 * 3_600_000, { receivedAt, now: receivedAt + 600_000 })).toBe(42_595);
+    expect(visibilitySeconds(60_000, { receivedAt, now: receivedAt + 43_200_000 })).toBe(0);
+  });
+});
+
+describe('processBatch', () => {
+  function fifoDelivery(group: string, seq: number, fail = false): Delivery {
+    return deliveryOf(step, { group, seq, fail }, { groupId: group });
+  }
+
+  it('runs FIFO groups in order and defers the rest of a group after a failure', async () => {
+    const ran: string[] = [];
+    const worker = createWorker({ retry: { backoff: '30s' } }).handle(step, async (p) => {
+      ran.push(`${p.group}${p.seq}`);
+      await new Promise((r) => setTimeout(r, p.group === 'a' ? 5 : 1));
+      if (p.fail) throw new Error('boom');
+    });
+    const batch = [
+      fifoDelivery('a', 1),
+      fifoDelivery('b', 1, true),
+      fifoDelivery('a', 2),
+      fifoDelivery('b', 2),
+      fifoDelivery('b', 3),
+      fifoDelivery('a', 3),
+    ];
+    const applied: [number, Outcome['type'], number][] = [];
+    const items = await processBatch(worker, batch, {
+      fifo: true,
+      apply: async (d, o) => {
+        applied.push([batch.indexOf(d), o.type, 'delayMs' in o ? o.delayMs : -1]);
+        return undefined;
+      },
+    });
+    expect(ran.filter((r) => r.startsWith('a'))).toEqual(['a1', 'a2', 'a3']);
+    expect(ran.filter((r) => r.startsWith('b'))).toEqual(['b1']);
+    expect(items.map((i) => i.outcome.type)).toEqual(['ack', 'retry', 'ack', 'defer', 'defer', 'ack']);
+    // The failed head is applied (with its backoff) before its followers are released with no delay.
+    const bOrder = applied.filter(([i]) => [1, 3, 4].includes(i));
+    expect(bOrder).toEqual([
+      [1, 'retry', 30_000],
+      [3, 'defer', 0],
+      [4, 'defer', 0],
+    ]);
+  });
+
+  it('lets a group continue after its head is dead-lettered', async () => {
+    const worker = createWorker({ retry: 1 }).handle(step, (p) => {
+      if (p.fail) throw new Error('boom');
+    });
+    const items = await processBatch(worker, [fifoDelivery('a', 1, true), fifoDelivery('a', 2)], {
+      fifo: true,
+      apply: async () => undefined,
+    });
+    expect(items.map((i) => i.outcome.type)).toEqual(['dead', 'ack']);
+  });
+
+  it('respects a concurrency limit shared across batches', async () => {
+    let active = 0;
+    let peak = 0;
+    const worker = createWorker().handle(step, async () => {
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((r) => setTimeout(r, 5));
+      active--;
+    });
+    const limit = createLimiter(3);
+    const batch = () => Array.from({ length: 10 }, (_, i) => deliveryOf(step, { group: 'x', seq: i }));
+    await Promise.all([
+      processBatch(worker, batch(), { concurrency: limit, apply: async () => undefined }),
+      processBatch(worker, batch(), { concurrency: limit, apply: async () => undefined }),
+    ]);
+    expect(peak).toBe(3);
+  });
+
+  it('reports the applied outcome when the adapter changed it', async () => {
+    const worker = createWorker().handle(step, () => {});
+    const items = await processBatch(worker, [deliveryOf(step, { group: 'x', seq: 1 })], {
+      apply: async () => ({ type: 'retry', delayMs: 60_000, error: new Error('delete failed') }),
+    });
+    expect(items[0]?.outcome.type).toBe('retry');
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import {
+  GlassworkError,
+  isPermanentJobError,
+  PermanentJobError,
+  RetryExhaustedError,
+  serializeError,
+  TransientJobError,
+} from '../src/index.ts';
+
+describe('errors', () => {
+  it('recognises errors from another copy of the core by their brand', async () => {
+    // A query string makes Vite load a second, independent instance of the module.
+    // @ts-expect-error: TypeScript does not resolve the query string; Vite does.
+    const copy = (await import('../src/errors.ts?copy')) as typeof import('../src/errors.ts');
+    expect(copy.PermanentJobError).not.toBe(PermanentJobError);
+    const foreign = new copy.PermanentJobError('from the other copy');
+    expect(isPermanentJobError(foreign)).toBe(true);
+    expect(foreign).toBeInstanceOf(PermanentJobError);
+    expect(foreign).toBeInstanceOf(GlassworkError);
+    expect(new PermanentJobError('x')).toBeInstanceOf(copy.PermanentJobError);
+    expect(new TransientJobError('x')).not.toBeInstanceOf(copy.PermanentJobError);
+  });
+
+  it('keeps ordinary instanceof semantics for user subclasses', () => {
+    class UserGone extends PermanentJobError {}
+    expect(new UserGone('gone')).toBeInstanceOf(PermanentJobError);
+    expect(new PermanentJobError('other')).not.toBeInstanceOf(UserGone);
+    expect(isPermanentJobError(new UserGone('gone'))).toBe(true);
+    expect(new UserGone('gone').name).toBe('UserGone');
+  });
+
+  it('serialises the cause chain without recursing forever', () => {
+    const root = new Error('socket hang up');
+    const error = new RetryExhaustedError('send-email', 3, {
+      cause: new TransientJobError('smtp', { cause: root }),
+    });
+    expect(serializeError(error)).toEqual({
+      name: 'RetryExhaustedError',
+      message: 'Job "send-email" failed after 3 attempts',
+      code: 'RETRY_EXHAUSTED',
+      cause: {
+        name: 'TransientJobError',
+        message: 'smtp',
+        code: 'TRANSIENT',
+        cause: { name: 'Error', message: 'socket hang up' },
+      },
+    });
+    const cyclic = new Error('a') as Error & { cause?: unknown };
+    cyclic.cause = cyclic;
+    expect(JSON.stringify(serializeError(cyclic))).toContain('[cause chain truncated]');
+    expect(serializeError('plain string')).toEqual({ name: 'string', message: 'plain string' });
+  });
+});
