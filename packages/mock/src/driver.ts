@@ -103,6 +103,8 @@ export interface DrainOptions {
   for?: Duration;
   /** Give up (with an error) after this much virtual time. @default '30d' */
   limit?: Duration;
+  /** Give up (with an error) after this many deliveries, e.g. jobs that enqueue each other forever. @default 100000 */
+  maxDeliveries?: number;
 }
 
 /** A recording driver with SQS semantics on a virtual clock. */
@@ -374,6 +376,7 @@ export function mockDriver(options: MockDriverOptions = {}): MockDriver {
       const stopAt =
         drainOptions.for === undefined ? Number.POSITIVE_INFINITY : clock + parseDuration(drainOptions.for);
       const giveUpAt = clock + parseDuration(drainOptions.limit ?? '30d');
+      const maxDeliveries = drainOptions.maxDeliveries ?? 100_000;
       const log: DrainEntry[] = [];
       const counts = { ack: 0, retry: 0, defer: 0, dead: 0, discard: 0, duplicate: 0 };
       for (;;) {
@@ -383,6 +386,11 @@ export function mockDriver(options: MockDriverOptions = {}): MockDriver {
             const batch = receiveNow(queue, batchSize);
             if (batch.length === 0) break;
             ran = true;
+            if (log.length + batch.length > maxDeliveries) {
+              throw new GlassworkError(
+                `drain: more than ${maxDeliveries} deliveries; jobs may be enqueueing each other forever (raise maxDeliveries if not)`,
+              );
+            }
             const items = await processBatch(worker, batch, {
               fifo: queue.fifo,
               apply: (message, _outcome, result) =>
@@ -405,9 +413,12 @@ export function mockDriver(options: MockDriverOptions = {}): MockDriver {
           }
         }
         if (ran) continue;
+        // Visible messages that were not received sit behind an invisible message of their FIFO group,
+        // so the next event is the earliest message that becomes visible later than now.
         let next = Number.POSITIVE_INFINITY;
-        for (const queue of queues.values())
-          for (const m of queue.messages) next = Math.min(next, m.visibleAt);
+        for (const queue of queues.values()) {
+          for (const m of queue.messages) if (m.visibleAt > clock) next = Math.min(next, m.visibleAt);
+        }
         if (next === Number.POSITIVE_INFINITY || next > stopAt) break;
         if (next > giveUpAt) {
           throw new GlassworkError(
