@@ -18,10 +18,10 @@ export default defineConfig({
     alias: [{ find: /^@glasswork\/([a-z0-9-]+)$/, replacement: join(root, 'packages/$1/src/index.ts') }],
   },
   test: {
-    projects: dirs.map((dir) => ({
+    projects: [...dirs, 'docs'].map((dir) => ({
       extends: true,
       test: {
-        name: dir.split('/')[1],
+        name: dir.split('/').at(-1),
         root: join(root, dir),
         include: ['test/**/*.test.ts'],
       },

@@ -187,13 +187,6 @@ export function createClient(options: ClientOptions): Client {
     ) {
       throw new ConfigurationError(`priorAttempts must be a whole number >= 0, got ${opts.priorAttempts}`);
     }
-    // Validate what the worker will see: the payload after a JSON round trip.
-    const payloadJson = toJson(job.name, entry.payload);
-    if (job.schema) {
-      const value = payloadJson === undefined ? undefined : JSON.parse(payloadJson);
-      const result = await job.schema['~standard'].validate(value);
-      if (result.issues) throw new InvalidJobPayloadError(job.name, result.issues);
-    }
     const info = await describe(queue);
     const ctx: BuildContext = {
       job,
@@ -205,7 +198,17 @@ export function createClient(options: ClientOptions): Client {
       meta: opts.meta ? { ...opts.meta } : {},
       state: {},
     };
-    const inner = async () => encode(ctx, info, payloadJson);
+    const inner = async () => {
+      // Validate what the worker will see: the payload after a JSON round trip.
+      const payloadJson = toJson(job.name, entry.payload);
+      if (job.schema) {
+        const value = payloadJson === undefined ? undefined : JSON.parse(payloadJson);
+        let result = job.schema['~standard'].validate(value);
+        if (result instanceof Promise) result = await result;
+        if (result.issues) throw new InvalidJobPayloadError(job.name, result.issues);
+      }
+      return encode(ctx, info, payloadJson);
+    };
     return p.build ? p.build(ctx, inner) : inner();
   }
 
