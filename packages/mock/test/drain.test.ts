@@ -212,6 +212,25 @@ describe('drain: the outcome table with SQS semantics', () => {
     expect(driver.deadLetters[0]?.reason).toMatch(
       /^incompatible for \d+s \(limit 600s\): this worker has no handler/,
     );
+    expect(rec.events).toEqual([...types.slice(0, -1).map(() => 'retry'), 'dead']);
+  });
+
+  it("retries a payload the worker's schema rejects (a producer deployed ahead), then dead-letters it", async () => {
+    const driver = mockDriver({ maxReceiveCount: 100 });
+    const producerSide = defineJob({
+      name: 'charge',
+      queue: 'payments',
+      schema: v.object({ cents: v.number() }),
+    });
+    await createClient({ driver }).enqueue(producerSide, { cents: 500 });
+    const rec = recorder();
+    const worker = createWorker({ plugins: [rec], incompatibleFor: '5m' }).handle(charge, () => {});
+    const report = await driver.drain(worker);
+    expect(report.log.at(-1)?.outcome.type).toBe('dead');
+    expect(report.counts.retry).toBeGreaterThan(0);
+    expect(rec.events).not.toContain('start');
+    expect(driver.deadLetters[0]?.reason).toMatch(/the payload does not match the schema/);
+    expect(driver.deadLetters[0]?.info?.error?.name).toBe('InvalidJobPayloadError');
   });
 
   it('runs an incompatible message once the handler is deployed within the window', async () => {
@@ -341,7 +360,8 @@ describe('drain: delays, clock and FIFO', () => {
     });
     const ran: string[] = [];
     let failOnce = true;
-    const worker = createWorker().handle(
+    const rec = recorder();
+    const worker = createWorker({ plugins: [rec] }).handle(
       entry,
       ({ account, seq }) => {
         ran.push(`${account}${seq}`);
@@ -365,6 +385,10 @@ describe('drain: delays, clock and FIFO', () => {
     expect(report.log.filter((e) => e.outcome.type === 'defer')).toHaveLength(2);
     expect(report.elapsedMs).toBe(30_000);
     expect(driver.deadLetters).toHaveLength(0);
+    // a1 fails; a2 and a3 are deferred without starting; then a1, a2, a3 succeed.
+    expect(rec.events.filter((e) => e === 'defer')).toHaveLength(2);
+    expect(rec.events.filter((e) => e === 'start')).toHaveLength(7);
+    expect(rec.events.filter((e) => e === 'retry')).toHaveLength(1);
   });
 
   it('deduplicates FIFO messages with the same dedup id within five minutes', async () => {
