@@ -221,19 +221,6 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
     if (ctx.problem || !registration || !ctx.envelope) {
       return incompatible(ctx, ctx.problem?.reason ?? 'unknown job', undefined);
     }
-    if (ctx.attempt > policy.maxAttempts) {
-      const reason = `arrived on attempt ${ctx.attempt}, past maxAttempts ${policy.maxAttempts}; not run`;
-      const error = new RetryExhaustedError(registration.job.name, ctx.attempt - 1);
-      return policy.dead ? { type: 'dead', reason, error } : { type: 'discard', reason, error };
-    }
-    const { deadline } = ctx.delivery;
-    if (deadline !== undefined && run?.startMargin !== undefined) {
-      const left = deadline - Date.now();
-      if (left <= (registration.timeout ?? 0) + run.startMargin) {
-        return deferred(ctx, 0, `only ${left}ms left before the deadline`, policy.dead);
-      }
-    }
-
     let payload: unknown = ctx.envelope.payload;
     const schema = registration.job.schema;
     if (schema) {
@@ -249,6 +236,19 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
         );
       }
       payload = result.value;
+    }
+    // Checked after validation: an incompatible message is bounded by time, not by attempts.
+    if (ctx.attempt > policy.maxAttempts) {
+      const reason = `arrived on attempt ${ctx.attempt}, past maxAttempts ${policy.maxAttempts}; not run`;
+      const error = new RetryExhaustedError(registration.job.name, ctx.attempt - 1);
+      return policy.dead ? { type: 'dead', reason, error } : { type: 'discard', reason, error };
+    }
+    const { deadline } = ctx.delivery;
+    if (deadline !== undefined && run?.startMargin !== undefined) {
+      const left = deadline - Date.now();
+      if (left <= (registration.timeout ?? 0) + run.startMargin) {
+        return deferred(ctx, 0, `only ${left}ms left before the deadline`, policy.dead);
+      }
     }
 
     try {
