@@ -38,8 +38,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+// What our producer writes (Date#toISOString); anything else goes through the slower Date.parse.
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+
 function isTime(value: unknown): value is string {
-  return typeof value === 'string' && !Number.isNaN(Date.parse(value));
+  return typeof value === 'string' && (ISO_UTC.test(value) || !Number.isNaN(Date.parse(value)));
 }
 
 function stringMap(value: unknown): Record<string, string> {

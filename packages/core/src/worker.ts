@@ -1,21 +1,21 @@
+import { raceAbort } from './abort.ts';
+import { HandlerContext } from './context.ts';
 import type { Duration } from './duration.ts';
 import { parseDuration } from './duration.ts';
 import { decodeEnvelope } from './envelope.ts';
 import {
   ConfigurationError,
-  IncompatibleMessageError,
   InvalidJobPayloadError,
-  isPermanentJobError,
   JobTimeoutError,
   MalformedMessageError,
-  RetryExhaustedError,
 } from './errors.ts';
 import type { EventBusOptions } from './hooks.ts';
 import { compose, EventBus, orderPlugins, setupPlugins } from './hooks.ts';
 import { isJob } from './job.ts';
 import { lazy } from './lazy.ts';
+import { arrivedTooLateOutcome, deferOutcome, failureOutcome, incompatibleOutcome } from './outcomes.ts';
 import type { RetryPolicy } from './retry.ts';
-import { DEFAULT_RETRY, MIN_RETRY_DELAY_MS, resolveRetry, retryDelay } from './retry.ts';
+import { DEFAULT_RETRY, MIN_RETRY_DELAY_MS, resolveRetry } from './retry.ts';
 import type {
   AnyJob,
   AnyPlugin,
@@ -107,10 +107,8 @@ interface Registration {
 }
 
 const NEVER_ABORTED = new AbortController().signal;
+const TERMINAL_EVENTS = ['success', 'duplicate', 'retry', 'defer', 'dead', 'discard'] as const;
 const SETTLED = Promise.resolve();
-const INCOMPATIBLE_BACKOFF = resolveRetry({
-  backoff: { type: 'exponential', base: '10s', max: '5m', min: '5s' },
-});
 
 /** Creates a worker. Attach handlers with `handle`, then give the worker to an adapter. */
 export function createWorker<const P extends readonly AnyPlugin[] = []>(
@@ -122,16 +120,27 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
   const incompatibleFor = parseDuration(options.incompatibleFor ?? '1h');
   const registry = new Map<string, Registration>();
 
+  // Once set up, the pipeline is read synchronously: no extra await on every delivery.
+  let ready: Pipeline | undefined;
   const pipeline = lazy(async () => {
     const hooks = await setupPlugins(plugins);
-    return {
+    ready = {
       deliver: compose(hooks.deliver),
       execute: compose(hooks.execute),
       contexts: hooks.contexts,
       events: new EventBus(hooks.observers, options),
+      timed: TERMINAL_EVENTS.some((e) => hooks.observers.has(e)),
     };
+    return ready;
   });
-  type Pipeline = Awaited<ReturnType<typeof pipeline>>;
+  interface Pipeline {
+    readonly deliver: ReturnType<typeof compose<DeliveryContext, Outcome>>;
+    readonly execute: ReturnType<typeof compose<ExecuteContext, ExecuteResult>>;
+    readonly contexts: { readonly fn: (ctx: ExecuteContext) => object }[];
+    readonly events: EventBus;
+    /** Whether any terminal event has observers (they get `durationMs`). */
+    readonly timed: boolean;
+  }
 
   function createContext(delivery: Delivery): DeliveryContext {
     const decoded = decodeEnvelope(delivery.body);
@@ -157,51 +166,6 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
     };
   }
 
-  /** The outcome for a failure, given the policy and where the message stands with the queue. */
-  function failed(ctx: DeliveryContext, policy: RetryPolicy, error: unknown): Outcome {
-    const giveUp = (reason: string, err: unknown): Outcome =>
-      policy.dead ? { type: 'dead', reason, error: err } : { type: 'discard', reason, error: err };
-    const name = ctx.jobName ?? 'unknown';
-    if (isPermanentJobError(error)) return giveUp(`permanent failure: ${messageOf(error)}`, error);
-    if (ctx.attempt >= policy.maxAttempts) {
-      return giveUp(
-        `retries exhausted after ${ctx.attempt} attempt${ctx.attempt === 1 ? '' : 's'}: ${messageOf(error)}`,
-        new RetryExhaustedError(name, ctx.attempt, { cause: error }),
-      );
-    }
-    if (isLastReceive(ctx.delivery)) return giveUp(lastReceiveReason(ctx.delivery, messageOf(error)), error);
-    return { type: 'retry', delayMs: retryDelay(policy, ctx.attempt, error), error };
-  }
-
-  function deferred(ctx: DeliveryContext, delayMs: number, reason: string, dead: boolean): Outcome {
-    if (!isLastReceive(ctx.delivery)) return { type: 'defer', delayMs: Math.max(0, delayMs), reason };
-    const why = lastReceiveReason(ctx.delivery, `deferred (${reason})`);
-    return dead
-      ? { type: 'dead', reason: why, error: undefined }
-      : { type: 'discard', reason: why, error: undefined };
-  }
-
-  /** A message this worker cannot run yet: retried until `incompatibleFor` has passed since its enqueue. */
-  function incompatible(ctx: DeliveryContext, reason: string, error: unknown, dead = true): Outcome {
-    const now = ctx.delivery.receivedAt ?? Date.now();
-    const since = ctx.envelope ? Date.parse(ctx.envelope.enqueuedAt) : (ctx.delivery.sentAt ?? now);
-    const age = now - since;
-    const err = error ?? new IncompatibleMessageError(reason);
-    const give = (why: string): Outcome =>
-      dead ? { type: 'dead', reason: why, error: err } : { type: 'discard', reason: why, error: err };
-    if (age >= incompatibleFor) {
-      return give(
-        `incompatible for ${Math.round(age / 1000)}s (limit ${Math.round(incompatibleFor / 1000)}s): ${reason}`,
-      );
-    }
-    if (isLastReceive(ctx.delivery)) return give(lastReceiveReason(ctx.delivery, `incompatible: ${reason}`));
-    const delayMs = Math.max(
-      MIN_RETRY_DELAY_MS,
-      Math.min(INCOMPATIBLE_BACKOFF.delay(ctx.delivery.receiveCount, err), incompatibleFor - age),
-    );
-    return { type: 'retry', delayMs, error: err };
-  }
-
   async function decide(
     p: Pipeline,
     ctx: DeliveryContext,
@@ -210,7 +174,7 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
   ): Promise<Outcome> {
     const registration = ctx.jobName === undefined ? undefined : registry.get(ctx.jobName);
     const policy = registration?.retry ?? defaultRetry;
-    if (run?.defer) return deferred(ctx, run.defer.delayMs, run.defer.reason, policy.dead);
+    if (run?.defer) return deferOutcome(ctx, run.defer.delayMs, run.defer.reason, policy.dead);
     if (ctx.problem?.kind === 'malformed') {
       return {
         type: 'dead',
@@ -219,7 +183,7 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       };
     }
     if (ctx.problem || !registration || !ctx.envelope) {
-      return incompatible(ctx, ctx.problem?.reason ?? 'unknown job', undefined);
+      return incompatibleOutcome(ctx, incompatibleFor, ctx.problem?.reason ?? 'unknown job', undefined);
     }
     let payload: unknown = ctx.envelope.payload;
     const schema = registration.job.schema;
@@ -228,26 +192,18 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       if (result instanceof Promise) result = await result;
       if (result.issues) {
         const error = new InvalidJobPayloadError(registration.job.name, result.issues);
-        return incompatible(
-          ctx,
-          `the payload does not match the schema: ${error.message}`,
-          error,
-          policy.dead,
-        );
+        const reason = `the payload does not match the schema: ${error.message}`;
+        return incompatibleOutcome(ctx, incompatibleFor, reason, error, policy.dead);
       }
       payload = result.value;
     }
     // Checked after validation: an incompatible message is bounded by time, not by attempts.
-    if (ctx.attempt > policy.maxAttempts) {
-      const reason = `arrived on attempt ${ctx.attempt}, past maxAttempts ${policy.maxAttempts}; not run`;
-      const error = new RetryExhaustedError(registration.job.name, ctx.attempt - 1);
-      return policy.dead ? { type: 'dead', reason, error } : { type: 'discard', reason, error };
-    }
+    if (ctx.attempt > policy.maxAttempts) return arrivedTooLateOutcome(ctx, policy);
     const { deadline } = ctx.delivery;
     if (deadline !== undefined && run?.startMargin !== undefined) {
       const left = deadline - Date.now();
       if (left <= (registration.timeout ?? 0) + run.startMargin) {
-        return deferred(ctx, 0, `only ${left}ms left before the deadline`, policy.dead);
+        return deferOutcome(ctx, 0, `only ${left}ms left before the deadline`, policy.dead);
       }
     }
 
@@ -255,9 +211,9 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       const result = await execute(p, ctx, registration, payload, state);
       if (result.type === 'completed') return { type: 'ack', result: result.value };
       if (result.type === 'duplicate') return { type: 'ack', result: result.value, duplicate: true };
-      return deferred(ctx, result.delayMs, result.reason, policy.dead);
+      return deferOutcome(ctx, result.delayMs, result.reason, policy.dead);
     } catch (error) {
-      return failed(ctx, policy, error);
+      return failureOutcome(ctx, policy, error);
     }
   }
 
@@ -268,28 +224,19 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
     payload: unknown,
     state: RunState,
   ): Promise<ExecuteResult> {
-    const envelope = ctx.envelope!;
     const { delivery } = ctx;
     const timeout = registration.timeout;
     const outer = delivery.signal;
+    // No timeout and no outer signal: no controller, no timer, no race.
     const controller = timeout !== undefined || outer ? new AbortController() : undefined;
-    const ectx: ExecuteContext = {
-      jobId: envelope.id,
-      jobName: envelope.name,
-      attempt: ctx.attempt,
-      maxAttempts: registration.retry.maxAttempts,
-      enqueuedAt: new Date(envelope.enqueuedAt),
-      firstEnqueuedAt: new Date(envelope.firstEnqueuedAt),
-      deadline: delivery.deadline,
-      signal: controller?.signal ?? NEVER_ABORTED,
-      meta: envelope.meta,
-      state: ctx.state,
-      queue: ctx.queue,
-      messageId: ctx.messageId,
-      job: registration.job,
+    const ectx = new HandlerContext(
+      ctx,
+      ctx.envelope!,
+      registration.job,
+      registration.retry.maxAttempts,
       payload,
-      delivery: ctx,
-    };
+      controller?.signal ?? NEVER_ABORTED,
+    );
     for (const extend of p.contexts) Object.assign(ectx, extend.fn(ectx));
 
     const inner = async (): Promise<ExecuteResult> => {
@@ -297,50 +244,10 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       return { type: 'completed', value: await registration.handler(payload, ectx) };
     };
     const work = p.execute ? p.execute(ectx, inner) : inner();
-    if (!controller) {
-      state.finished = work.then(noop, noop);
-      return work;
-    }
-
-    // Race the work against the abort: the outcome is decided when the signal fires, while `finished`
-    // still follows the handler's own promise (the poller keeps its slot until then).
     state.finished = work.then(noop, noop);
-    return new Promise<ExecuteResult>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const onOuterAbort = () => controller.abort(outer?.reason);
-      const cleanup = () => {
-        if (timer) clearTimeout(timer);
-        outer?.removeEventListener('abort', onOuterAbort);
-      };
-      controller.signal.addEventListener(
-        'abort',
-        () => {
-          cleanup();
-          reject(controller.signal.reason);
-        },
-        { once: true },
-      );
-      if (timeout !== undefined) {
-        timer = setTimeout(
-          () => controller.abort(new JobTimeoutError(registration.job.name, timeout)),
-          timeout,
-        );
-      }
-      if (outer) {
-        if (outer.aborted) onOuterAbort();
-        else outer.addEventListener('abort', onOuterAbort, { once: true });
-      }
-      work.then(
-        (value) => {
-          cleanup();
-          resolve(value);
-        },
-        (error) => {
-          cleanup();
-          reject(error);
-        },
-      );
-    });
+    if (!controller) return work;
+    const onTimeout = () => new JobTimeoutError(registration.job.name, timeout as number);
+    return raceAbort(work, controller, timeout, outer, onTimeout);
   }
 
   interface RunState {
@@ -348,13 +255,14 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
   }
 
   async function run(delivery: Delivery, runOptions?: RunOptions): Promise<RunResult> {
-    const started = performance.now();
+    // Durations are for observers; without any, skip the clock reads.
+    const started = ready && !ready.timed ? 0 : performance.now();
     const state: RunState = { finished: SETTLED };
     let ctx: DeliveryContext | undefined;
     let outcome: Outcome;
     let p: Pipeline | undefined;
     try {
-      p = await pipeline();
+      p = ready ?? (await pipeline());
       const c = createContext(delivery);
       ctx = c;
       const pp = p;
@@ -367,7 +275,7 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
         // otherwise this counts as a failed attempt, so nothing is lost.
         pp.events.report(error, 'deliver', 'deliver');
         const registration = c.jobName === undefined ? undefined : registry.get(c.jobName);
-        outcome = decided ?? failed(c, registration?.retry ?? defaultRetry, error);
+        outcome = decided ?? failureOutcome(c, registration?.retry ?? defaultRetry, error);
       }
     } catch (error) {
       // Plugin setup failed: retry the message soon; the next run tries the setup again.
@@ -375,7 +283,7 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       outcome = { type: 'retry', delayMs: MIN_RETRY_DELAY_MS * 5, error };
     }
     const finalCtx = ctx;
-    const durationMs = performance.now() - started;
+    const durationMs = started === 0 ? 0 : performance.now() - started;
     let settled = false;
     return {
       outcome,
@@ -444,18 +352,6 @@ function fireTerminal(
     case 'discard':
       return events.has('discard') ? events.emit('discard', { ctx, outcome, durationMs }) : SETTLED;
   }
-}
-
-function isLastReceive(delivery: Delivery): boolean {
-  return delivery.maxReceiveCount !== undefined && delivery.receiveCount >= delivery.maxReceiveCount;
-}
-
-function lastReceiveReason(delivery: Delivery, what: string): string {
-  return `${what}, on receive ${delivery.receiveCount} of the ${delivery.maxReceiveCount} the queue's redrive policy allows`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function noop() {}

@@ -1,0 +1,44 @@
+/**
+ * Settles with `work`, or rejects with the abort reason as soon as the timeout passes or `outer` aborts,
+ * whichever comes first; `controller` is aborted either way so the handler's signal fires. The work may
+ * go on after that (a handler that ignores its signal); callers follow it separately.
+ */
+export function raceAbort<T>(
+  work: Promise<T>,
+  controller: AbortController,
+  timeoutMs: number | undefined,
+  outer: AbortSignal | undefined,
+  timeoutError: () => Error,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onOuterAbort = () => controller.abort(outer?.reason);
+    const cleanup = () => {
+      if (timer) clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuterAbort);
+    };
+    controller.signal.addEventListener(
+      'abort',
+      () => {
+        cleanup();
+        reject(controller.signal.reason);
+      },
+      { once: true },
+    );
+    if (timeoutMs !== undefined) timer = setTimeout(() => controller.abort(timeoutError()), timeoutMs);
+    if (outer) {
+      if (outer.aborted) onOuterAbort();
+      else outer.addEventListener('abort', onOuterAbort, { once: true });
+    }
+    work.then(
+      (value) => {
+        cleanup();
+        resolve(value);
+      },
+      (error: unknown) => {
+        cleanup();
+        reject(error);
+      },
+    );
+  });
+}
