@@ -15,7 +15,10 @@ const dirs = ['packages', 'examples'].flatMap((group) =>
 
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@glasswork\/([a-z0-9-]+)$/, replacement: join(root, 'packages/$1/src/index.ts') }],
+    alias: [
+      { find: /^@glasswork\/example-([a-z0-9-]+)$/, replacement: join(root, 'examples/$1/src/index.ts') },
+      { find: /^@glasswork\/([a-z0-9-]+)$/, replacement: join(root, 'packages/$1/src/index.ts') },
+    ],
   },
   test: {
     projects: [...dirs, 'docs'].map((dir) => ({

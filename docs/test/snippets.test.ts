@@ -18,7 +18,7 @@ describe('code blocks in the documentation', () => {
       const output = String((error as { stdout?: string }).stdout ?? error);
       // Point at the Markdown file, not at the generated copy.
       const located = output.replace(/^(\S+\.ts)\((\d+),\d+\)/gm, (_m, file: string, line: string) => {
-        const snippet = snippets.find((s) => s.file.endsWith(file.replace(/^\.snippets\//, '')));
+        const snippet = snippets.find((s) => s.file.endsWith(file.replace(/^(\.\.\/)+/, '')));
         return snippet ? `${snippet.source}:${snippet.line + Number(line)}` : `${file}:${line}`;
       });
       expect.fail(`documentation code does not compile:\n${located}`);
@@ -27,9 +27,13 @@ describe('code blocks in the documentation', () => {
 
   const runnable = snippets.filter((s) => s.run);
   afterAll(() => vi.restoreAllMocks());
-  it.each(runnable.map((s) => [`${s.source}:${s.line}`, s] as const))('%s runs', async (_label, snippet) => {
-    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-    await import(snippet.file);
-    log.mockRestore();
-  });
+  it.each(runnable.map((s) => [`${s.source}:${s.line}`, s] as const))(
+    '%s runs',
+    async (_label, snippet) => {
+      const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+      await import(snippet.file);
+      log.mockRestore();
+    },
+    30_000,
+  );
 });

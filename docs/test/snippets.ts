@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 
 /** A TypeScript code block of a Markdown file. */
 export interface Snippet {
@@ -47,11 +47,17 @@ const FENCE = /^```(?:ts|typescript)([^\n]*)\n([\s\S]*?)^```/gm;
  * can import each other) or by its position. Blocks marked `nocheck` are skipped.
  */
 export function extractSnippets(): Snippet[] {
+  const sources = markdownFiles();
   rmSync(outDir, { recursive: true, force: true });
+  for (const source of sources)
+    rmSync(join(root, dirname(source), '.snippets'), { recursive: true, force: true });
   const snippets: Snippet[] = [];
-  for (const source of markdownFiles()) {
+  const dirs = new Set<string>();
+  for (const source of sources) {
     const text = readFileSync(join(root, source), 'utf8');
-    const dir = join(outDir, source.replace(/[^a-zA-Z0-9]+/g, '-'));
+    // Beside the Markdown file, so imports resolve from that package's own dependencies.
+    const dir = join(root, dirname(source), '.snippets', basename(source).replace(/[^a-zA-Z0-9]+/g, '-'));
+    dirs.add(relative(outDir, join(root, dirname(source), '.snippets')));
     let index = 0;
     for (const match of text.matchAll(FENCE)) {
       const info = match[1] ?? '';
@@ -64,6 +70,7 @@ export function extractSnippets(): Snippet[] {
       snippets.push({ source, line, file, run: /\brun\b/.test(info) });
     }
   }
+  mkdirSync(outDir, { recursive: true });
   writeFileSync(
     join(outDir, 'tsconfig.json'),
     JSON.stringify(
@@ -72,9 +79,12 @@ export function extractSnippets(): Snippet[] {
         compilerOptions: {
           noEmit: true,
           noUnusedLocals: false,
-          paths: { '@glasswork/*': [`${relative(outDir, join(root, 'packages'))}/*/src/index.ts`] },
+          paths: {
+            '@glasswork/example-*': [`${relative(outDir, join(root, 'examples'))}/*/src/index.ts`],
+            '@glasswork/*': [`${relative(outDir, join(root, 'packages'))}/*/src/index.ts`],
+          },
         },
-        include: ['**/*.ts'],
+        include: [...dirs].map((dir) => `${dir}/**/*.ts`),
       },
       null,
       2,

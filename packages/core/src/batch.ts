@@ -154,7 +154,8 @@ export async function applyOutcome(
   options: { now?: () => number; onError?: (error: unknown) => void } = {},
 ): Promise<Outcome> {
   const { outcome } = result;
-  const now = options.now ?? Date.now;
+  // The driver's clock (a virtual one in tests) measures time since the receive.
+  const now = options.now ?? (driver.now ? () => (driver.now as () => number)() : Date.now);
   const report = options.onError ?? (() => {});
   const need = <K extends 'ack' | 'release' | 'deadLetter'>(name: K): NonNullable<QueueDriver[K]> => {
     const fn = driver[name];

@@ -393,8 +393,7 @@ export function mockDriver(options: MockDriverOptions = {}): MockDriver {
             }
             const items = await processBatch(worker, batch, {
               fifo: queue.fifo,
-              apply: (message, _outcome, result) =>
-                applyOutcome(driver, queue.name, message, result, { now: () => clock }),
+              apply: (message, _outcome, result) => applyOutcome(driver, queue.name, message, result),
             });
             for (const { delivery, outcome } of items) {
               counts[outcome.type]++;
