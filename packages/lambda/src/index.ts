@@ -1,0 +1,7 @@
+export type {
+  EventSourceMapping,
+  EventSourceMappingOptions,
+  EventSourceMappingStats,
+  SqsLambdaHandler,
+} from './event-source-mapping.ts';
+export { runEventSourceMapping } from './event-source-mapping.ts';
