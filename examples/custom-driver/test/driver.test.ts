@@ -25,7 +25,10 @@ beforeEach(async () => {
 function setup(queues = {}) {
   let clock = Date.parse('2026-06-01T00:00:00Z');
   const driver = postgresQueueDriver({ db, now: () => clock, queues, maxReceiveCount: 5 });
-  return { driver, client: createClient({ driver }), advance: (ms: number) => void (clock += ms) };
+  const advance = (ms: number) => {
+    clock += ms;
+  };
+  return { driver, client: createClient({ driver }), advance };
 }
 
 async function runOnce(
