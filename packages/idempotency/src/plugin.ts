@@ -1,0 +1,242 @@
+import type { DeliveryContext, ExecuteContext, ExecuteResult, Outcome, Plugin } from '@glasswork/core';
+import { ConfigurationError, definePlugin, parseDuration } from '@glasswork/core';
+import {
+  hasCode,
+  IdempotencyKeyMismatchError,
+  IdempotencyLockLostError,
+  type IdempotencyStepLockedError,
+  IdempotencyStoreError,
+} from './errors.ts';
+import { hashPayload } from './json.ts';
+import { keyResolver } from './keys.ts';
+import { once, resultOf } from './once.ts';
+import type { Runtime } from './runtime.ts';
+import { attachRuntime, MIN_LOCK_MS, PLUGIN_NAME, stateOf } from './runtime.ts';
+import type {
+  ClaimResult,
+  IdempotencyContext,
+  IdempotencyErrorInfo,
+  IdempotencyOptions,
+  IdempotencyState,
+  IdempotencyStore,
+} from './types.ts';
+
+/**
+ * Runs each job's handler once per idempotency key (by default the job id). On the `execute` stage, before
+ * the handler: claims the key with a lock that ends at the delivery's deadline (or after `lockTimeout`).
+ * A completed record answers `duplicate` without running; a live lock answers `defer` until it ends. After
+ * the handler: success completes the record with the claim's fencing token, failure releases it.
+ * Adds `ctx.idempotency` (the key, the lease, `once`) to handlers of workers that have it.
+ */
+export function idempotencyPlugin(
+  options: IdempotencyOptions,
+): Plugin<{ readonly idempotency: IdempotencyContext }> {
+  const store = checkStore(options?.store);
+  const resolveKey = keyResolver(options.key, options.jobs);
+  const expiresAfterMs = parseDuration(options.expiresAfter ?? '24h');
+  const lockTimeoutMs = parseDuration(options.lockTimeout ?? '5m');
+  const hashing = options.hashPayload ?? true;
+  const storeResult = options.storeResult ?? true;
+  const now = options.now ?? Date.now;
+  const onError =
+    options.onError ??
+    ((error: unknown, info: IdempotencyErrorInfo) =>
+      console.error(
+        `[glasswork] idempotency: ${info.operation} of key "${info.key}" (job ${info.jobName} ${info.jobId}) failed; the outcome stands:`,
+        error,
+      ));
+
+  const runtimeFor = (jobId: string, jobName: string): Runtime => ({
+    store,
+    now,
+    expiresAfterMs,
+    storeResult,
+    report(error, operation, key) {
+      try {
+        onError(error, { key, jobId, jobName, operation });
+      } catch {
+        // A reporting callback must not change an outcome.
+      }
+    },
+  });
+
+  /** The hash stored beside a claim: of the envelope's payload, which a schema change cannot alter. */
+  const hashOf = (ctx: DeliveryContext): string | undefined =>
+    hashing && ctx.envelope ? hashPayload(ctx.envelope.payload) : undefined;
+
+  const checkHash = (key: string, stored: string | undefined, hash: string | undefined) => {
+    if (stored !== undefined && hash !== undefined && stored !== hash) {
+      throw new IdempotencyKeyMismatchError(key, stored, hash);
+    }
+  };
+
+  const lockedUntil = (key: string, until: number, at: number): ExecuteResult => ({
+    type: 'defer',
+    delayMs: Math.max(0, until - at),
+    reason: `idempotency key "${key}" is locked by another delivery until ${new Date(until).toISOString()}`,
+  });
+
+  async function execute(ctx: ExecuteContext, next: () => Promise<ExecuteResult>): Promise<ExecuteResult> {
+    const key = resolveKey(ctx.payload, { jobId: ctx.jobId, jobName: ctx.jobName, meta: ctx.meta });
+    if (key === false) return next();
+    const runtime = runtimeFor(ctx.jobId, ctx.jobName);
+    const at = now();
+    const hash = hashOf(ctx.delivery);
+    const lockExpiresAt =
+      ctx.deadline === undefined ? at + lockTimeoutMs : Math.max(ctx.deadline, at + MIN_LOCK_MS);
+    let claim: ClaimResult;
+    try {
+      claim = await store.claim(key, { now: at, lockExpiresAt, hash });
+    } catch (error) {
+      throw new IdempotencyStoreError(store.name, 'claim', key, { cause: error });
+    }
+    if (claim.status !== 'acquired') {
+      checkHash(key, claim.record.hash, hash);
+      const done = claim.status === 'completed';
+      ctx.state[PLUGIN_NAME] = { key, status: done ? 'duplicate' : 'locked', lease: undefined };
+      return done
+        ? { type: 'duplicate', value: claim.record.result }
+        : lockedUntil(key, claim.record.expiresAt, at);
+    }
+
+    const state: IdempotencyState = {
+      key,
+      status: 'claimed',
+      lease: { key, token: claim.token, lockExpiresAt, recordExpiresAt: at + expiresAfterMs },
+    };
+    ctx.state[PLUGIN_NAME] = state;
+    attachRuntime(state, runtime);
+    let result: ExecuteResult;
+    try {
+      result = await next();
+    } catch (error) {
+      return afterFailure(state, runtime, error);
+    }
+    if (result.type !== 'completed') {
+      // An inner plugin answered instead of the handler: nothing was done under this claim.
+      await release(state, runtime);
+      return result;
+    }
+    await complete(state, runtime, result.value);
+    return result;
+  }
+
+  async function release(state: IdempotencyState, runtime: Runtime): Promise<void> {
+    try {
+      if (await store.release(state.lease!)) state.status = 'released';
+    } catch (error) {
+      // The lock ends on its own; until then, deliveries of this key are deferred.
+      state.error = error;
+      runtime.report(error, 'release', state.key);
+    }
+  }
+
+  async function complete(state: IdempotencyState, runtime: Runtime, value: unknown): Promise<void> {
+    // The handler succeeded: its side effects happened, so the delivery is acknowledged whatever the store
+    // says. A failure here is reported; a retry would repeat the side effects.
+    try {
+      const at = now();
+      const result = storeResult ? resultOf(runtime, value, state.key, 'complete') : undefined;
+      if (await store.complete(state.lease!, { now: at, expiresAt: at + expiresAfterMs, result })) {
+        state.status = 'completed';
+        return;
+      }
+      state.status = 'lock-lost';
+      state.error = new IdempotencyLockLostError(state.key);
+    } catch (error) {
+      state.status = 'complete-failed';
+      state.error = error;
+    }
+    runtime.report(state.error, 'complete', state.key);
+  }
+
+  async function afterFailure(
+    state: IdempotencyState,
+    runtime: Runtime,
+    error: unknown,
+  ): Promise<ExecuteResult> {
+    if (hasCode<IdempotencyStepLockedError>(error, 'IDEMPOTENCY_STEP_LOCKED')) {
+      await release(state, runtime);
+      state.status = 'locked';
+      return lockedUntil(error.key, error.lockExpiresAt, now());
+    }
+    if (!hasCode(error, 'IDEMPOTENCY_LOCK_LOST')) {
+      await release(state, runtime);
+      throw error;
+    }
+    // Another delivery claimed the key after this one's lock ended: let its record answer.
+    state.status = 'lock-lost';
+    state.error = error;
+    const at = now();
+    const record = await store.get(state.key, { now: at }).catch(() => undefined);
+    if (record?.status === 'completed') return { type: 'duplicate', value: record.result };
+    if (record?.status === 'in_progress') return lockedUntil(state.key, record.expiresAt, at);
+    throw error;
+  }
+
+  /**
+   * The worker dead-letters a message that arrives past `maxAttempts` without reaching `execute`, and
+   * deferrals count as attempts. A duplicate of a completed job must still be acknowledged, so for those
+   * deliveries alone the record is looked up here.
+   */
+  async function lateDuplicate(ctx: DeliveryContext): Promise<Outcome | undefined> {
+    const { job, envelope } = ctx;
+    if (!job || !envelope || ctx.problem || ctx.jobId === undefined) return undefined;
+    if (ctx.maxAttempts === undefined || ctx.attempt <= ctx.maxAttempts) return undefined;
+    let payload = envelope.payload;
+    if (job.schema) {
+      const validated = await job.schema['~standard'].validate(payload);
+      if (validated.issues) return undefined;
+      payload = validated.value;
+    }
+    const key = resolveKey(payload, { jobId: envelope.id, jobName: envelope.name, meta: envelope.meta });
+    if (key === false) return undefined;
+    const record = await store.get(key, { now: now() });
+    const hash = hashOf(ctx);
+    if (record?.status !== 'completed') return undefined;
+    if (record.hash !== undefined && hash !== undefined && record.hash !== hash) return undefined;
+    ctx.state[PLUGIN_NAME] = { key, status: 'duplicate', lease: undefined } satisfies IdempotencyState;
+    return { type: 'ack', result: record.result, duplicate: true };
+  }
+
+  return definePlugin({
+    name: PLUGIN_NAME,
+    setup(hooks) {
+      hooks.execute(execute);
+      hooks.deliver(async (ctx, next) => {
+        let answer: Outcome | undefined;
+        try {
+          answer = await lateDuplicate(ctx);
+        } catch (error) {
+          // The worker's own decision (dead-letter the late arrival) stands.
+          runtimeFor(ctx.jobId ?? '?', ctx.jobName ?? '?').report(error, 'duplicate-check', ctx.jobId ?? '?');
+        }
+        return answer ?? next();
+      });
+    },
+    context: (ctx) => ({ idempotency: contextOf(ctx) }),
+  });
+}
+
+function contextOf(ctx: ExecuteContext): IdempotencyContext {
+  return {
+    get key() {
+      return stateOf(ctx)?.key;
+    },
+    get lease() {
+      return stateOf(ctx)?.lease;
+    },
+    once: (step, fn) => once(ctx, step, fn),
+  };
+}
+
+function checkStore(store: IdempotencyStore | undefined): IdempotencyStore {
+  const methods = ['claim', 'complete', 'release', 'get'] as const;
+  if (!store || methods.some((m) => typeof store[m] !== 'function')) {
+    throw new ConfigurationError(
+      'idempotencyPlugin needs a store with claim, complete, release and get: pass ' +
+        '{ store: memoryStore() } or a store from @glasswork/idempotency-dynamodb or -postgres',
+    );
+  }
+  return store;
+}
