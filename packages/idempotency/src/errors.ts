@@ -1,7 +1,7 @@
 import type { GlassworkErrorOptions } from '@glasswork/core';
 import { GlassworkError, PermanentJobError } from '@glasswork/core';
 
-/** Longest key the plugin accepts (the job name prefix and a step included): fits every store here. */
+/** Longest key in UTF-8 bytes (job name prefix and step included): fits DynamoDB's key and Postgres's index. */
 export const MAX_KEY_LENGTH = 1024;
 
 /** Base class of the errors of the idempotency plugin and its stores. */
@@ -37,7 +37,7 @@ export class InvalidIdempotencyKeyError extends PermanentJobError {
   constructor(jobName: string, detail: string) {
     super(
       `The idempotency key of job "${jobName}" ${detail}: return a non-empty string of at most ` +
-        `${MAX_KEY_LENGTH} characters, or false to run the job without idempotency`,
+        `${MAX_KEY_LENGTH} bytes, or false to run the job without idempotency`,
     );
     this.jobName = jobName;
   }

@@ -43,14 +43,15 @@ export function keyResolver(
     }
     if (derived === '') throw new InvalidIdempotencyKeyError(info.jobName, 'is empty');
     const full = `${info.jobName}:${derived}`;
-    if (full.length > MAX_KEY_LENGTH) {
-      throw new InvalidIdempotencyKeyError(info.jobName, `is ${full.length} characters long with its prefix`);
+    const bytes = Buffer.byteLength(full);
+    if (bytes > MAX_KEY_LENGTH) {
+      throw new InvalidIdempotencyKeyError(info.jobName, `is ${bytes} bytes long with its prefix`);
     }
     return full;
   };
 }
 
 function describe(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }

@@ -38,8 +38,11 @@ export async function once<T>(
     throw new ConfigurationError('once needs a non-empty step name');
   if (typeof fn !== 'function') throw new ConfigurationError(`once("${step}") needs a function to run`);
   const key = `${state.key}:${step}`;
-  if (key.length > MAX_KEY_LENGTH) {
-    throw new InvalidIdempotencyKeyError(state.key, `with step "${step}" is ${key.length} characters long`);
+  if (Buffer.byteLength(key) > MAX_KEY_LENGTH) {
+    throw new InvalidIdempotencyKeyError(
+      state.key,
+      `with step "${step}" is ${Buffer.byteLength(key)} bytes long`,
+    );
   }
 
   const now = runtime.now();
