@@ -26,6 +26,7 @@ describe('idempotency end to end: postgres store on PGlite, mock drain', () => {
   transactionalScenarios(mockHarness, () => ({
     store: store(),
     inTransaction: (fn) => db.transaction(fn),
+    ship: (tx, orderId) => tx.query('INSERT INTO shipments (order_id) VALUES ($1)', [orderId]),
     async shipped(orderId) {
       const { rows } = await db.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM shipments WHERE order_id = $1',

@@ -9,13 +9,21 @@ import { crash, gate, kind, setup } from '../../idempotency/test/scenarios.ts';
 /** Runs `fn` in a transaction of the application's database (pg: BEGIN/COMMIT on a client; PGlite: transaction). */
 export type InTransaction = <T>(fn: (tx: PgQueryable) => Promise<T>) => Promise<T>;
 
+/** The application's side: its transactions, its business write, and a count of what was written. */
+export interface TransactionalDatabase {
+  readonly store: PostgresStore;
+  readonly inTransaction: InTransaction;
+  ship(tx: PgQueryable, orderId: string): Promise<unknown>;
+  shipped(orderId: string): Promise<number>;
+}
+
 /**
  * The Postgres store's own promise, as scenarios on a harness: a job that writes its effect and marks
  * itself done in one transaction runs exactly once, even when its worker dies between commit and ack.
  */
 export function transactionalScenarios(
   makeHarness: () => QueueHarness | Promise<QueueHarness>,
-  db: () => { store: PostgresStore; inTransaction: InTransaction; shipped(orderId: string): Promise<number> },
+  db: () => TransactionalDatabase,
 ): void {
   const start = async () => {
     const h = await makeHarness();
@@ -24,13 +32,13 @@ export function transactionalScenarios(
   };
 
   it('is exactly once when the worker dies between the business commit and the ack', async () => {
-    const { h, job, store, inTransaction, shipped, id, orderId } = await start();
+    const { h, job, store, inTransaction, ship, shipped, id, orderId } = await start();
     const { worker } = setup(h, store);
     const committed = gate();
     let dies = true;
     worker.handle(job, async (p, ctx) => {
       await inTransaction(async (tx) => {
-        await tx.query('INSERT INTO shipments (order_id) VALUES ($1)', [p.orderId]);
+        await ship(tx, p.orderId);
         await store.completeInTransaction(tx, ctx.idempotency.lease, { result: 'shipped' });
       });
       if (dies) {
@@ -52,12 +60,12 @@ export function transactionalScenarios(
   });
 
   it('without completeInTransaction the same crash repeats the write (at least once)', async () => {
-    const { h, job, store, inTransaction, shipped, id, orderId } = await start();
+    const { h, job, store, inTransaction, ship, shipped, id, orderId } = await start();
     const { worker } = setup(h, store);
     const committed = gate();
     let dies = true;
     worker.handle(job, async (p) => {
-      await inTransaction((tx) => tx.query('INSERT INTO shipments (order_id) VALUES ($1)', [p.orderId]));
+      await inTransaction((tx) => ship(tx, p.orderId));
       if (dies) {
         dies = false;
         committed.open();
@@ -72,7 +80,7 @@ export function transactionalScenarios(
   });
 
   it('rolls back a zombie whose lock expired and was re-claimed, instead of completing twice', async () => {
-    const { h, job, store, inTransaction, shipped, id, orderId } = await start();
+    const { h, job, store, inTransaction, ship, shipped, id, orderId } = await start();
     const { worker } = setup(h, store);
     const stalled = gate();
     const resume = gate();
@@ -84,7 +92,7 @@ export function transactionalScenarios(
         await resume.promise; // stalls past its lock before writing anything
       }
       await inTransaction(async (tx) => {
-        await tx.query('INSERT INTO shipments (order_id) VALUES ($1)', [p.orderId]);
+        await ship(tx, p.orderId);
         await store.completeInTransaction(tx, ctx.idempotency.lease, { result: `by attempt ${ctx.attempt}` });
       });
       return 'shipped';
