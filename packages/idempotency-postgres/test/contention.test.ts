@@ -4,7 +4,7 @@ import { postgresStore } from '@glasswork/idempotency-postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotencyScenarios, mockHarness } from '../../idempotency/test/scenarios.ts';
-import { pgDatabase } from './pg-database.ts';
+import { claimLease, pgDatabase } from './pg-database.ts';
 import { transactionalScenarios } from './transactional-scenarios.ts';
 
 // Row locks between connections need a real server: PGlite (and its socket server) has one session.
@@ -51,13 +51,7 @@ describe.skipIf(!url)(
     it('a claim racing an uncommitted completeInTransaction waits for it, then sees the completion', async () => {
       const s = store();
       const key = `race-${randomUUID()}`;
-      const claim = await s.claim(key, { now: T0, lockExpiresAt: T0 + 1000 });
-      const lease = {
-        key,
-        token: (claim as { token: string }).token,
-        lockExpiresAt: T0 + 1000,
-        recordExpiresAt: T0 + 60_000,
-      };
+      const lease = await claimLease(s, key, { now: T0, lockMs: 1000, recordMs: 60_000 });
       const tx = await pool.connect();
       try {
         await tx.query('BEGIN');
@@ -76,13 +70,7 @@ describe.skipIf(!url)(
       const s = store();
       const key = `zombie-${randomUUID()}`;
       const orderId = `o-${randomUUID()}`;
-      const claim = await s.claim(key, { now: T0, lockExpiresAt: T0 + 1000 });
-      const stale = {
-        key,
-        token: (claim as { token: string }).token,
-        lockExpiresAt: T0 + 1000,
-        recordExpiresAt: T0 + 60_000,
-      };
+      const stale = await claimLease(s, key, { now: T0, lockMs: 1000, recordMs: 60_000 });
       const db = pgDatabase(pool, s, `${table}_shipments`);
       const takeover = await s.claim(key, { now: T0 + 1000, lockExpiresAt: T0 + 5000 });
       expect(takeover.status).toBe('acquired');

@@ -1,3 +1,4 @@
+import type { IdempotencyLease } from '@glasswork/idempotency';
 import type { PostgresStore } from '@glasswork/idempotency-postgres';
 import type pg from 'pg';
 import type { TransactionalDatabase } from './transactional-scenarios.ts';
@@ -32,4 +33,15 @@ export function pgDatabase(
       return (rows[0] as { n: number }).n;
     },
   };
+}
+
+/** Claims a free key at `now` and returns the lease the plugin would hand the handler. */
+export async function claimLease(
+  store: PostgresStore,
+  key: string,
+  { now, lockMs, recordMs }: { now: number; lockMs: number; recordMs: number },
+): Promise<IdempotencyLease> {
+  const claim = await store.claim(key, { now, lockExpiresAt: now + lockMs });
+  if (claim.status !== 'acquired') throw new Error(`${key} is not free: ${claim.status}`);
+  return { key, token: claim.token, lockExpiresAt: now + lockMs, recordExpiresAt: now + recordMs };
 }

@@ -5,6 +5,7 @@ import { IdempotencyLockLostError, storeTestSuite } from '@glasswork/idempotency
 import { migrationSql, postgresStore } from '@glasswork/idempotency-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotencyScenarios, mockHarness } from '../../idempotency/test/scenarios.ts';
+import { claimLease } from './pg-database.ts';
 import { transactionalScenarios } from './transactional-scenarios.ts';
 
 // One embedded Postgres for the whole file: PGlite takes seconds to start (more on a busy machine).
@@ -40,13 +41,7 @@ describe('idempotency end to end: postgres store on PGlite, mock drain', () => {
 describe('postgresStore', () => {
   it('completes inside the caller’s transaction: a rollback leaves the claim in progress', async () => {
     const s = store();
-    const claim = await s.claim('tx-1', { now: T0, lockExpiresAt: T0 + 60_000 });
-    const lease = {
-      key: 'tx-1',
-      token: (claim as { token: string }).token,
-      lockExpiresAt: T0 + 60_000,
-      recordExpiresAt: T0 + 3_600_000,
-    };
+    const lease = await claimLease(s, 'tx-1', { now: T0, lockMs: 60_000, recordMs: 3_600_000 });
     await expect(
       db.transaction(async (tx) => {
         await s.completeInTransaction(tx, lease, { result: { ok: true } });
@@ -64,14 +59,8 @@ describe('postgresStore', () => {
 
   it('refuses a stale lease in the transaction with IdempotencyLockLostError', async () => {
     const s = store();
-    const first = await s.claim('tx-2', { now: T0, lockExpiresAt: T0 + 1000 });
+    const stale = await claimLease(s, 'tx-2', { now: T0, lockMs: 1000, recordMs: 9000 });
     await s.claim('tx-2', { now: T0 + 1000, lockExpiresAt: T0 + 60_000 });
-    const stale = {
-      key: 'tx-2',
-      token: (first as { token: string }).token,
-      lockExpiresAt: T0 + 1000,
-      recordExpiresAt: T0 + 9000,
-    };
     await expect(db.transaction((tx) => s.completeInTransaction(tx, stale))).rejects.toThrow(
       IdempotencyLockLostError,
     );
