@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Client, Outcome, QueueDriver, RunResult, Worker } from '@glasswork/core';
+import type { Client, Outcome, Plugin, QueueDriver, RunResult, Worker } from '@glasswork/core';
 import { createClient, createWorker, defineJob, definePlugin } from '@glasswork/core';
 import type { IdempotencyOptions, IdempotencyStore } from '@glasswork/idempotency';
 import { idempotencyPlugin, jobKey, once } from '@glasswork/idempotency';
@@ -28,6 +28,8 @@ export interface QueueHarness {
   deadLetters(): Promise<number>;
   /** The lock the scenarios configure: above the queue's visibility timeout, so a redelivery meets it. */
   readonly lockTimeoutMs: number;
+  /** Plugins the harness needs on every scenario's worker, e.g. an observer that records applied outcomes. */
+  readonly plugins?: readonly Plugin[];
 }
 
 /** One applied outcome. */
@@ -96,7 +98,10 @@ export function setup(h: QueueHarness, store: IdempotencyStore, options: Partial
     name: 'watcher',
     setup: (hooks) => hooks.on('defer', () => deferred.open()),
   });
-  const worker = createWorker({ plugins: [plugin, watcher], retry: { maxAttempts: 5, backoff: '1s' } });
+  const worker = createWorker({
+    plugins: [plugin, watcher, ...(h.plugins ?? [])],
+    retry: { maxAttempts: 5, backoff: '1s' },
+  });
   const untilDeferred = () => Promise.race([deferred.promise, sleep(2000)]);
   return { worker, reported, untilDeferred };
 }
