@@ -1,5 +1,5 @@
 import type { OutgoingMessage, PluginHooks } from '@glasswork/core';
-import type { Attributes, Context, Link, SpanContext, Tracer } from '@opentelemetry/api';
+import type { Attributes, Context, Link, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import {
   BATCH_MESSAGE_COUNT,
@@ -26,6 +26,18 @@ function creationContext(meta: Readonly<Record<string, string>>): Context | unde
   const extracted = propagation.extract(ROOT_CONTEXT, meta);
   const spanContext = trace.getSpanContext(extracted);
   return spanContext && isSpanContextValid(spanContext) ? extracted : undefined;
+}
+
+/** Runs `fn` with `span` active under `parent`; a throw marks the span failed; it ends either way. */
+async function within<T>(span: Span, parent: Context, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await context.with(trace.setSpan(parent, span), fn);
+  } catch (error) {
+    recordFailure(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /**
@@ -61,18 +73,10 @@ export function traceProducer(hooks: PluginHooks, options: TracingOptions): void
       },
       parent,
     );
-    const spanContext = trace.setSpan(parent, span);
-    propagation.inject(spanContext, ctx.meta);
-    try {
-      const message = await context.with(spanContext, next);
-      created.set(message, span.spanContext());
-      return message;
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    propagation.inject(trace.setSpan(parent, span), ctx.meta);
+    const message = await within(span, parent, next);
+    created.set(message, span.spanContext());
+    return message;
   });
 
   hooks.send(async (ctx, next) => {
@@ -92,8 +96,8 @@ export function traceProducer(hooks: PluginHooks, options: TracingOptions): void
     const parent = context.active();
     // CLIENT, not PRODUCER: the create spans are the messages' creation contexts.
     const span = tracer.startSpan(`send ${ctx.queue}`, { kind: SpanKind.CLIENT, attributes, links }, parent);
-    try {
-      const results = await context.with(trace.setSpan(parent, span), next);
+    return within(span, parent, async () => {
+      const results = await next();
       const only = ctx.messages.length === 1 ? results[0] : undefined;
       if (only?.ok && only.messageId) span.setAttribute(MESSAGE_ID, only.messageId);
       const failed = results.filter((r) => !r.ok);
@@ -106,12 +110,7 @@ export function traceProducer(hooks: PluginHooks, options: TracingOptions): void
         );
       }
       return results;
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    });
   });
 }
 
@@ -145,15 +144,10 @@ export function traceConsumer(hooks: PluginHooks, options: TracingOptions): void
       { kind: SpanKind.CONSUMER, attributes, links: creationSpan ? [{ context: creationSpan }] : [] },
       parent,
     );
-    try {
-      const outcome = await context.with(trace.setSpan(parent, span), next);
+    return within(span, parent, async () => {
+      const outcome = await next();
       recordOutcome(span, outcome);
       return outcome;
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    });
   });
 }

@@ -4,21 +4,15 @@ import { mockDriver } from '@glasswork/mock';
 import type { Span } from '@opentelemetry/api';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import * as v from 'valibot';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { OtelPluginOptions } from '../src/index.ts';
 import { otelPlugin } from '../src/index.ts';
-import { registerContext, telemetry } from './telemetry.ts';
+import { useTelemetry } from './telemetry.ts';
 
 const order = defineJob({ name: 'ship-order', queue: 'orders', schema: v.object({ orderId: v.string() }) });
 
-const t = telemetry();
+const t = useTelemetry();
 const tracer = t.tracerProvider.getTracer('app');
-let unregister: () => void;
-beforeAll(() => {
-  unregister = registerContext();
-});
-afterAll(() => unregister());
-beforeEach(() => t.exporter.reset());
 
 function setup(options: OtelPluginOptions = {}) {
   const driver = mockDriver();

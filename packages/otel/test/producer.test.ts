@@ -2,20 +2,14 @@ import { createClient, defineJob, EnqueueError, InvalidJobPayloadError } from '@
 import { mockDriver } from '@glasswork/mock';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import * as v from 'valibot';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { otelPlugin } from '../src/index.ts';
-import { registerContext, telemetry } from './telemetry.ts';
+import { useTelemetry } from './telemetry.ts';
 
 const order = defineJob({ name: 'ship-order', queue: 'orders', schema: v.object({ orderId: v.string() }) });
 
-const t = telemetry();
+const t = useTelemetry();
 const tracer = t.tracerProvider.getTracer('app');
-let unregister: () => void;
-beforeAll(() => {
-  unregister = registerContext();
-});
-afterAll(() => unregister());
-beforeEach(() => t.exporter.reset());
 
 function client(options: Parameters<typeof mockDriver>[0] = {}) {
   const driver = mockDriver(options);

@@ -6,6 +6,7 @@ import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 /** A reader that only collects when asked: the in-memory reader of the metrics SDK's own tests. */
 class CollectingReader extends MetricReader {
@@ -64,4 +65,16 @@ export function registerContext(): () => void {
     context.disable();
     propagation.disable();
   };
+}
+
+/** Telemetry for one test file: the context registered around it, the spans cleared before each test. */
+export function useTelemetry(): Telemetry {
+  const t = telemetry();
+  let unregister: () => void;
+  beforeAll(() => {
+    unregister = registerContext();
+  });
+  afterAll(() => unregister());
+  beforeEach(() => t.exporter.reset());
+  return t;
 }

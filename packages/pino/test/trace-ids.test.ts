@@ -3,6 +3,7 @@ import { mockDriver } from '@glasswork/mock';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pinoPlugin } from '../src/index.ts';
 import { capture } from './capture.ts';
@@ -18,6 +19,17 @@ beforeAll(() => {
 afterAll(() => {
   context.disable();
 });
+
+/** Runs one job through a worker with the plugin, inside an active span. */
+async function runOneInSpan(logger: Logger) {
+  const driver = mockDriver();
+  await createClient({ driver }).enqueue(job, { n: 1 });
+  const worker = createWorker({ plugins: [pinoPlugin({ logger })] }).handle(job, () => {});
+  await tracer.startActiveSpan('invocation', async (span) => {
+    await driver.drain(worker);
+    span.end();
+  });
+}
 
 describe('pinoPlugin: trace ids from the active OpenTelemetry context', () => {
   it('adds the ids of the span active when a line is written, whichever plugin started it', async () => {
@@ -81,13 +93,7 @@ describe('pinoPlugin: trace ids from the active OpenTelemetry context', () => {
 
   it("does not replace trace ids the logger's own mixin wrote", async () => {
     const { logger, lines } = capture({ level: 'info', mixin: () => ({ trace_id: 'from-mixin' }) });
-    const driver = mockDriver();
-    await createClient({ driver }).enqueue(job, { n: 1 });
-    const worker = createWorker({ plugins: [pinoPlugin({ logger })] }).handle(job, () => {});
-    await tracer.startActiveSpan('invocation', async (span) => {
-      await driver.drain(worker);
-      span.end();
-    });
+    await runOneInSpan(logger);
     expect(lines()[0]).toMatchObject({ msg: 'job succeeded', trace_id: 'from-mixin' });
     expect(lines()[0]).not.toHaveProperty('span_id');
   });
@@ -97,13 +103,7 @@ describe('pinoPlugin: trace ids from the active OpenTelemetry context', () => {
       level: 'info',
       formatters: { log: (object) => ({ ...object, service: 'billing' }) },
     });
-    const driver = mockDriver();
-    await createClient({ driver }).enqueue(job, { n: 1 });
-    const worker = createWorker({ plugins: [pinoPlugin({ logger })] }).handle(job, () => {});
-    await tracer.startActiveSpan('invocation', async (span) => {
-      await driver.drain(worker);
-      span.end();
-    });
+    await runOneInSpan(logger);
     expect(lines()[0]).toMatchObject({
       msg: 'job succeeded',
       service: 'billing',
