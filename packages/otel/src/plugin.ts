@@ -1,5 +1,5 @@
 import type { Plugin } from '@glasswork/core';
-import { definePlugin } from '@glasswork/core';
+import { ConfigurationError, definePlugin } from '@glasswork/core';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { metrics, trace } from '@opentelemetry/api';
 import { recordMetrics } from './metrics.ts';
@@ -28,6 +28,11 @@ function flushable(provider: unknown): Flushable | undefined {
 export function otelPlugin(options: OtelPluginOptions = {}): Plugin {
   const system = options.system ?? 'aws_sqs';
   const processParent = options.processParent ?? 'auto';
+  if (processParent !== 'auto' && processParent !== 'active') {
+    throw new ConfigurationError(
+      `otelPlugin: processParent must be 'auto' or 'active', got ${String(processParent)}`,
+    );
+  }
   return definePlugin({
     name: 'otel',
     // Outermost, so every other plugin's work (and its log lines) happens inside the spans.

@@ -1,4 +1,10 @@
-import { createClient, defineJob, EnqueueError, InvalidJobPayloadError } from '@glasswork/core';
+import {
+  ConfigurationError,
+  createClient,
+  defineJob,
+  EnqueueError,
+  InvalidJobPayloadError,
+} from '@glasswork/core';
 import { mockDriver } from '@glasswork/mock';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import * as v from 'valibot';
@@ -148,6 +154,11 @@ describe('producer spans', () => {
       traceId: '0af7651916cd43dd8448eb211c80319c',
       spanId: 'b7ad6b7169203331',
     });
+  });
+
+  it('rejects an unknown processParent', () => {
+    expect(() => otelPlugin({ processParent: 'message' as never })).toThrow(ConfigurationError);
+    expect(() => otelPlugin({ processParent: 'message' as never })).toThrow(/'auto' or 'active'/);
   });
 
   it('names the messaging system as configured', async () => {

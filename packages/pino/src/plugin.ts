@@ -68,11 +68,26 @@ export function pinoPlugin(options: PinoPluginOptions): Plugin<PinoContext> {
   if (!options || typeof options.logger?.child !== 'function') {
     throw new ConfigurationError('pinoPlugin needs a pino logger: pass pinoPlugin({ logger: pino() })');
   }
-  const { logPayload = false } = options;
+  const { level, logPayload = false } = options;
+  if (level !== undefined && level !== 'silent' && !(level in options.logger.levels.values)) {
+    throw new ConfigurationError(
+      `pinoPlugin: unknown level "${level}"; use one of ${Object.keys(options.logger.levels.values).join(', ')} or silent`,
+    );
+  }
+  if (typeof logPayload !== 'boolean' && typeof logPayload !== 'function') {
+    throw new ConfigurationError('pinoPlugin: logPayload must be true, false or a function of the job name');
+  }
+  const wantsPayload = (jobName: string): boolean => {
+    if (typeof logPayload !== 'function') return logPayload;
+    try {
+      return logPayload(jobName) === true;
+    } catch {
+      // A throwing choice must not fail an enqueue or a delivery: leave the payload out.
+      return false;
+    }
+  };
   const payloadOf = (jobName: string | undefined, payload: unknown): { payload?: unknown } =>
-    jobName !== undefined && (typeof logPayload === 'function' ? logPayload(jobName) : logPayload)
-      ? { payload }
-      : {};
+    jobName !== undefined && wantsPayload(jobName) ? { payload } : {};
 
   let base: Logger | undefined;
   let trace: TraceContext | undefined;

@@ -1,11 +1,11 @@
-import type { Level, Logger, redactOptions } from 'pino';
+import type { LevelWithSilentOrString, Logger, redactOptions } from 'pino';
 
 /** Options of `pinoPlugin`. */
 export interface PinoPluginOptions {
   /** Your logger; the plugin logs through a child of it. */
   logger: Logger;
-  /** Level of the plugin's lines and of `ctx.log`. @default the logger's level */
-  level?: Level;
+  /** Level of the plugin's lines and of `ctx.log` (`'silent'`, or a custom level of the logger). @default the logger's level */
+  level?: LevelWithSilentOrString;
   /**
    * Paths to redact in the plugin's lines and in `ctx.log` (`'payload.card'`). As with any pino child,
    * these replace the logger's own `redact` paths for those lines: list every path they need.

@@ -227,9 +227,23 @@ describe('pinoPlugin: one line per event', () => {
     expect(lines().map((l) => l.msg)).toEqual(['job succeeded']);
   });
 
-  it('needs a logger', () => {
+  it('rejects what cannot work with a ConfigurationError that says what to pass', () => {
+    const { logger } = capture();
     expect(() => pinoPlugin({} as never)).toThrow(ConfigurationError);
     expect(() => pinoPlugin({} as never)).toThrow(/pinoPlugin\(\{ logger: pino\(\) \}\)/);
+    expect(() => pinoPlugin({ logger, level: 'verbose' })).toThrow(
+      'pinoPlugin: unknown level "verbose"; use one of trace, debug, info, warn, error, fatal or silent',
+    );
+    expect(() => pinoPlugin({ logger, logPayload: 'yes' as never })).toThrow(ConfigurationError);
+  });
+
+  it("accepts 'silent', which writes nothing", async () => {
+    const { client, driver, plugin, lines } = setup({ level: 'silent' });
+    await client.enqueue(signup, { email: 'a@example.com' });
+    await driver.drain(
+      createWorker({ plugins: [plugin] }).handle(signup, (_p, ctx) => ctx.log.error('hidden')),
+    );
+    expect(lines()).toEqual([]);
   });
 });
 
@@ -268,6 +282,17 @@ describe('pinoPlugin: payloads and redaction', () => {
     await client.enqueue(audit, { entry: 'login' });
     expect(lines().map((l) => l.payload)).toEqual([undefined, { entry: 'login' }]);
     expect(plugin.name).toBe('pino');
+  });
+
+  it('leaves the payload out, and loses nothing, when the logPayload function throws', async () => {
+    const { client, lines } = setup({
+      logPayload: () => {
+        throw new Error('bug in the choice');
+      },
+    });
+    await client.enqueue(signup, { email: 'a@example.com' });
+    expect(lines()).toEqual([expect.objectContaining({ msg: 'job enqueued' })]);
+    expect(lines()[0]).not.toHaveProperty('payload');
   });
 
   it('honours redact paths in its lines and in ctx.log', async () => {
