@@ -62,6 +62,8 @@ export interface Client {
   enqueueMany(entries: readonly EnqueueEntry[]): Promise<EnqueueManyResult[]>;
   /** Runs plugin setup now instead of on the first enqueue. */
   ready(): Promise<void>;
+  /** Fires `flush` on the client's plugins (exporters), e.g. before a producer Lambda returns. */
+  flush(): Promise<void>;
 }
 
 interface Pipeline {
@@ -140,7 +142,8 @@ export function createClient(options: ClientOptions): Client {
       );
     }
 
-    const now = new Date(clock()).toISOString();
+    const nowMs = clock();
+    const now = new Date(nowMs).toISOString();
     const firstEnqueuedAt =
       opts.firstEnqueuedAt === undefined ? now : new Date(opts.firstEnqueuedAt).toISOString();
     const body = encodeEnvelope({
@@ -151,6 +154,7 @@ export function createClient(options: ClientOptions): Client {
       firstEnqueuedAt,
       priorAttempts: opts.priorAttempts ?? 0,
       meta: ctx.meta,
+      notBefore: delaySeconds > 0 ? new Date(nowMs + delaySeconds * 1000).toISOString() : undefined,
     });
     const attributes = { [JOB_NAME_ATTRIBUTE]: name };
     const bytes = messageBytes(body, attributes);
@@ -323,6 +327,7 @@ export function createClient(options: ClientOptions): Client {
     enqueueAt: (job, at, ...args) => enqueue(job, args[0], { ...args[1], at, delay: undefined }),
     enqueueMany,
     ready: async () => void (await pipeline()),
+    flush: async () => (await pipeline()).events.emit('flush', {}),
   };
 }
 

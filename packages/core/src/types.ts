@@ -89,6 +89,8 @@ export interface Envelope {
   readonly priorAttempts: number;
   /** String key/values written by plugins (trace context, correlation ids). */
   readonly meta: Readonly<Record<string, string>>;
+  /** ISO time the message was due, when it was enqueued with a delay (queue lag counts from here). */
+  readonly notBefore?: string | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------

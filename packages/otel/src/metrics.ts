@@ -30,9 +30,10 @@ function jobAttributes(system: string, queue: string, jobName: string | undefine
 /** Lag: from the enqueue to the receive that runs the handler, on a message's first receive. */
 function lagSeconds(ctx: DeliveryContext): number | undefined {
   if (!ctx.envelope || ctx.delivery.receiveCount !== 1) return undefined;
-  const enqueuedAt = Date.parse(ctx.envelope.enqueuedAt);
-  if (Number.isNaN(enqueuedAt)) return undefined;
-  return Math.max(0, (ctx.delivery.receivedAt ?? Date.now()) - enqueuedAt) / 1000;
+  // A delayed message is not late while it waits for its time: count from when it was due.
+  const due = Date.parse(ctx.envelope.notBefore ?? ctx.envelope.enqueuedAt);
+  if (Number.isNaN(due)) return undefined;
+  return Math.max(0, (ctx.delivery.receivedAt ?? Date.now()) - due) / 1000;
 }
 
 /**

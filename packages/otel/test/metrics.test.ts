@@ -101,6 +101,18 @@ describe('metrics', () => {
     expect([orders.sum, orders.min, orders.max]).toEqual([270, 90, 90]);
   });
 
+  it('counts the lag of a delayed job from when it was due, not from its enqueue', async () => {
+    const t = telemetry();
+    const plugin = otelPlugin({ tracerProvider: t.tracerProvider, meterProvider: t.meterProvider });
+    const driver = mockDriver();
+    await createClient({ driver }).enqueueIn(ship, '10m', { order: 'later' });
+    driver.advance('10m');
+    driver.advance('30s'); // the worker is 30 s late
+    await driver.drain(createWorker({ plugins: [plugin] }).handle(ship, () => {}));
+    const [point] = (await t.metrics()).get('glasswork.job.lag') ?? [];
+    expect((point?.value as Histogram).sum).toBe(30);
+  });
+
   it('records durations in seconds', async () => {
     const t = telemetry();
     const plugin = otelPlugin({ tracerProvider: t.tracerProvider, meterProvider: t.meterProvider });
