@@ -125,7 +125,7 @@ export function isPeriodicJob(value: unknown): value is PeriodicJob {
  * where the job id and enqueue times go, so each run is stamped with its own due time. The payload's JSON
  * round trip is validated against the job's schema first, as `enqueue` would.
  */
-export async function periodicInput(job: PeriodicJob): Promise<string> {
+export async function periodicInput(job: PeriodicJob<any, any>): Promise<string> {
   const { periodic } = job;
   let payloadJson: string | undefined;
   try {
