@@ -169,7 +169,10 @@ function fakeScheduler(groups = [GROUP]) {
         return undefined;
     }
   });
-  return { client, schedules, failOn: (name: string | undefined) => void (failOn = name) };
+  const setFailOn = (name: string | undefined) => {
+    failOn = name;
+  };
+  return { client, schedules, failOn: setFailOn };
 }
 
 const writes = (calls: { command: string }[]) =>
