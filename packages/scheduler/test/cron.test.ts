@@ -115,6 +115,8 @@ describe('the documented cron examples', () => {
       '2019-02-22T10:15Z',
       '2019-03-29T10:15Z',
     ]);
+    // May 2019 ends on a Friday: the 31st, not the 24th a week before it.
+    expect(runs('cron(15 10 ? * 6L 2019-2022)', '2019-05-01T00:00:00Z', 1)).toEqual(['2019-05-31T10:15Z']);
     expect(runs('cron(15 10 ? * 6L 2019-2022)', '2022-12-01T00:00:00Z', 2)).toEqual(['2022-12-30T10:15Z']);
   });
 });
