@@ -1,6 +1,7 @@
 import { ConfigurationError } from '@glasswork/core';
 import { ScheduleError } from './errors.ts';
 import { assertGroupName, oneTimeScheduleName } from './names.ts';
+import { isAwsError, loadSchedulerSdk, schedulerClient } from './sdk.ts';
 import { checkKmsKey, resolveTargets } from './target.ts';
 import type { ScheduleBackend, SchedulerClientLike, TargetOptions } from './types.ts';
 import { isoSeconds } from './zone.ts';
@@ -20,37 +21,6 @@ export interface EventBridgeSchedulerOptions extends TargetOptions {
   maxInputBytes?: number;
   /** Customer managed KMS key EventBridge Scheduler encrypts the schedule's input with. @default an AWS owned key */
   kmsKeyArn?: string;
-}
-
-type SchedulerSdk = typeof import('@aws-sdk/client-scheduler');
-
-let sdkModule: Promise<SchedulerSdk> | undefined;
-
-/** Loads `@aws-sdk/client-scheduler` on first use, so the package stays optional for local-only users. */
-export function loadSchedulerSdk(): Promise<SchedulerSdk> {
-  sdkModule ??= import('@aws-sdk/client-scheduler').catch((error: unknown) => {
-    sdkModule = undefined;
-    throw new ConfigurationError(
-      'EventBridge Scheduler needs @aws-sdk/client-scheduler: npm install @aws-sdk/client-scheduler',
-      { cause: error },
-    );
-  });
-  return sdkModule;
-}
-
-/** The SDK client to use: the one passed in, or one created on first use. */
-export function schedulerClient(client: SchedulerClientLike | undefined): () => Promise<SchedulerClientLike> {
-  let created: Promise<SchedulerClientLike> | undefined;
-  return () => {
-    if (client) return Promise.resolve(client);
-    created ??= loadSchedulerSdk().then((sdk) => new sdk.SchedulerClient({}));
-    return created;
-  };
-}
-
-/** True for an AWS SDK error of this name (from any copy of the SDK, or a test double). */
-export function isAwsError(error: unknown, name: string): boolean {
-  return (error as { name?: unknown } | null)?.name === name;
 }
 
 /**

@@ -6,6 +6,7 @@ import { SCHEDULER_MAX_INPUT_BYTES } from './eventbridge.ts';
 import { oneTimeScheduleName } from './names.ts';
 import type { PeriodicJob } from './periodic.ts';
 import { isPeriodicJob, nextRunTime, periodicInput, substituteContext } from './periodic.ts';
+import { loadSqsSdk } from './sdk.ts';
 import type { ScheduleBackend, SqsClientLike } from './types.ts';
 
 export interface LocalSchedulerOptions {
@@ -59,19 +60,6 @@ interface Periodic {
   readonly start: number;
   next: number | undefined;
   input?: Promise<string>;
-}
-
-type SqsSdk = typeof import('@aws-sdk/client-sqs');
-let sqsModule: Promise<SqsSdk> | undefined;
-function loadSqsSdk(): Promise<SqsSdk> {
-  sqsModule ??= import('@aws-sdk/client-sqs').catch((error: unknown) => {
-    sqsModule = undefined;
-    throw new ConfigurationError(
-      'The local scheduler needs @aws-sdk/client-sqs: npm install -D @aws-sdk/client-sqs',
-      { cause: error },
-    );
-  });
-  return sqsModule;
 }
 
 // EventBridge Scheduler stops retrying a run after its maximum event age (at most 24 hours); so does this

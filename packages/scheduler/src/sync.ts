@@ -1,9 +1,9 @@
 import { ConfigurationError } from '@glasswork/core';
 import { ScheduleError } from './errors.ts';
-import { isAwsError, loadSchedulerSdk, schedulerClient } from './eventbridge.ts';
 import { assertGroupName, PERIODIC_PREFIX } from './names.ts';
 import type { PeriodicJob } from './periodic.ts';
 import { isPeriodicJob, periodicInput } from './periodic.ts';
+import { isAwsError, loadSchedulerSdk, schedulerClient } from './sdk.ts';
 import { checkKmsKey, resolveTargets } from './target.ts';
 import type { SchedulerClientLike, ScheduleTarget, TargetOptions } from './types.ts';
 
