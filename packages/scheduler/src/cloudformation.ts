@@ -3,7 +3,7 @@ import { ConfigurationError } from '@glasswork/core';
 import { parseQueueArn, parseRoleArn } from './arn.ts';
 import { assertGroupName } from './names.ts';
 import type { PeriodicJob } from './periodic.ts';
-import { isPeriodicJob, periodicInput } from './periodic.ts';
+import { isPeriodicJob, periodicInput, scheduleFields } from './periodic.ts';
 import { retryPolicy } from './target.ts';
 import type { TargetRetryOptions } from './types.ts';
 
@@ -76,17 +76,7 @@ export async function periodicJobsTemplate(options: TemplateOptions): Promise<Te
       Type: 'AWS::Scheduler::Schedule',
       ...(options.createGroup ? { DependsOn: groupId } : {}),
       Properties: {
-        Name: periodic.scheduleName,
-        GroupName: options.groupName,
-        ScheduleExpression: periodic.expression.expression,
-        ScheduleExpressionTimezone: periodic.timezone,
-        FlexibleTimeWindow: { Mode: 'OFF' },
-        State: periodic.enabled ? 'ENABLED' : 'DISABLED',
-        Description:
-          `Glasswork periodic job "${periodic.name}" (job "${job.name}", queue "${periodic.queue}")`.slice(
-            0,
-            512,
-          ),
+        ...scheduleFields(job, options.groupName),
         Target: {
           Arn: queueArn,
           RoleArn: options.roleArn,

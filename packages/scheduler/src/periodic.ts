@@ -155,6 +155,24 @@ export async function periodicInput(job: PeriodicJob<any, any>): Promise<string>
   });
 }
 
+/** The fields of a periodic job's schedule that do not depend on where it is delivered. */
+export function scheduleFields(job: PeriodicJob<any, any>, groupName: string) {
+  const { periodic } = job;
+  return {
+    Name: periodic.scheduleName,
+    GroupName: groupName,
+    ScheduleExpression: periodic.expression.expression,
+    ScheduleExpressionTimezone: periodic.timezone,
+    FlexibleTimeWindow: { Mode: 'OFF' as const },
+    State: periodic.enabled ? ('ENABLED' as const) : ('DISABLED' as const),
+    Description:
+      `Glasswork periodic job "${periodic.name}" (job "${job.name}", queue "${periodic.queue}")`.slice(
+        0,
+        512,
+      ),
+  };
+}
+
 /** Values EventBridge Scheduler substitutes into a schedule's input when it runs. */
 export interface ContextAttributes {
   readonly scheduleArn: string;

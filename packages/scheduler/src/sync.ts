@@ -2,7 +2,7 @@ import { ConfigurationError } from '@glasswork/core';
 import { ScheduleError } from './errors.ts';
 import { assertGroupName, PERIODIC_PREFIX } from './names.ts';
 import type { PeriodicJob } from './periodic.ts';
-import { isPeriodicJob, periodicInput } from './periodic.ts';
+import { isPeriodicJob, periodicInput, scheduleFields } from './periodic.ts';
 import { isAwsError, loadSchedulerSdk, schedulerClient } from './sdk.ts';
 import { checkKmsKey, resolveTargets } from './target.ts';
 import type { SchedulerClientLike, ScheduleTarget, TargetOptions } from './types.ts';
@@ -78,17 +78,7 @@ export async function desiredSchedules(
       );
     }
     out.push({
-      Name: periodic.scheduleName,
-      GroupName: groupName,
-      ScheduleExpression: periodic.expression.expression,
-      ScheduleExpressionTimezone: periodic.timezone,
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      State: periodic.enabled ? 'ENABLED' : 'DISABLED',
-      Description:
-        `Glasswork periodic job "${periodic.name}" (job "${job.name}", queue "${periodic.queue}")`.slice(
-          0,
-          512,
-        ),
+      ...scheduleFields(job, groupName),
       ...(kmsKeyArn ? { KmsKeyArn: kmsKeyArn } : {}),
       Target: targets.target(periodic.queue, await periodicInput(job), periodic.group),
     });
@@ -171,24 +161,19 @@ export async function syncSchedules(options: SyncSchedulesOptions): Promise<Sync
       failures.push(`${what} ${name}: ${(error as Error)?.message ?? error}`);
     }
   };
-  for (const p of result.create)
-    await run(
-      'create',
-      p.name,
-      new sdk.CreateScheduleCommand({
-        ...(byName.get(p.name) as DesiredSchedule),
-        ActionAfterCompletion: 'NONE',
-      }),
-    );
-  for (const p of result.update)
-    await run(
-      'update',
-      p.name,
-      new sdk.UpdateScheduleCommand({
-        ...(byName.get(p.name) as DesiredSchedule),
-        ActionAfterCompletion: 'NONE',
-      }),
-    );
+  const writes = [
+    ['create', result.create, sdk.CreateScheduleCommand],
+    ['update', result.update, sdk.UpdateScheduleCommand],
+  ] as const;
+  for (const [what, planned, Command] of writes) {
+    for (const p of planned) {
+      await run(
+        what,
+        p.name,
+        new Command({ ...(byName.get(p.name) as DesiredSchedule), ActionAfterCompletion: 'NONE' }),
+      );
+    }
+  }
   for (const p of result.delete)
     await run('delete', p.name, new sdk.DeleteScheduleCommand({ Name: p.name, GroupName: group }));
   if (failures.length > 0) {

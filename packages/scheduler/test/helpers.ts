@@ -1,3 +1,5 @@
+import { defineJob } from '@glasswork/core';
+import * as v from 'valibot';
 import type { SchedulerClientLike } from '../src/index.ts';
 
 export const ROLE = 'arn:aws:iam::123456789012:role/glasswork-scheduler';
@@ -52,3 +54,17 @@ export async function rejection<E extends Error = Error>(promise: Promise<unknow
   }
   throw new Error('expected a rejection, but the promise resolved');
 }
+
+/** A job on a standard queue, with a schema. */
+export const reminder = defineJob({
+  name: 'send-reminder',
+  queue: 'emails',
+  schema: v.object({ userId: v.string() }),
+});
+
+/** A job on a FIFO queue, grouped by order. */
+export const shipOrder = defineJob<{ orderId: string }>({
+  name: 'ship-order',
+  queue: 'orders.fifo',
+  group: (p) => p.orderId,
+});

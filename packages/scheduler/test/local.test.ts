@@ -4,25 +4,16 @@ import { join } from 'node:path';
 import type { Message } from '@aws-sdk/client-sqs';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Worker } from '@glasswork/core';
-import { createClient, createWorker, decodeEnvelope, defineJob } from '@glasswork/core';
+import { createClient, createWorker, decodeEnvelope } from '@glasswork/core';
 import { mockDriver } from '@glasswork/mock';
 import type { FauxqsServer } from 'fauxqs';
 import { startFauxqs } from 'fauxqs';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePeriodicJob, isScheduled, localScheduler, withScheduler } from '../src/index.ts';
+import { reminder, shipOrder } from './helpers.ts';
 
 const T0 = Date.parse('2024-01-15T07:58:00Z');
-const reminder = defineJob({
-  name: 'send-reminder',
-  queue: 'emails',
-  schema: v.object({ userId: v.string() }),
-});
-const shipOrder = defineJob<{ orderId: string }>({
-  name: 'ship-order',
-  queue: 'orders.fifo',
-  group: (p) => p.orderId,
-});
 
 let server: FauxqsServer;
 let sqs: SQSClient;

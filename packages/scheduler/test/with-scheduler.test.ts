@@ -4,13 +4,13 @@ import {
   createWorker,
   DelayTooLongError,
   decodeEnvelope,
-  defineJob,
   EnqueueError,
   PayloadTooLargeError,
 } from '@glasswork/core';
+import type { MockDriverOptions } from '@glasswork/mock';
 import { mockDriver } from '@glasswork/mock';
-import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
+import type { EventBridgeSchedulerOptions, WrapperOptions } from '../src/index.ts';
 import {
   isScheduled,
   oneTimeScheduleName,
@@ -19,22 +19,28 @@ import {
   ScheduleInputTooLargeError,
   withScheduler,
 } from '../src/index.ts';
-import { awsError, DLQ_ARN, EMAILS_ARN, ORDERS_ARN, ROLE, recordingClient, rejection } from './helpers.ts';
+import {
+  awsError,
+  DLQ_ARN,
+  EMAILS_ARN,
+  ORDERS_ARN,
+  ROLE,
+  recordingClient,
+  rejection,
+  reminder,
+  shipOrder,
+} from './helpers.ts';
 
 const START = Date.parse('2024-01-01T10:00:00.250Z');
-const reminder = defineJob({
-  name: 'send-reminder',
-  queue: 'emails',
-  schema: v.object({ userId: v.string() }),
-});
-const shipOrder = defineJob<{ orderId: string }>({
-  name: 'ship-order',
-  queue: 'orders.fifo',
-  group: (p) => p.orderId,
-});
 
-function setup(options: { answer?: Parameters<typeof recordingClient>[0]; maxMessageBytes?: number } = {}) {
-  const mock = mockDriver({ startTime: START, maxMessageBytes: options.maxMessageBytes });
+interface Setup {
+  answer?: Parameters<typeof recordingClient>[0];
+  mock?: MockDriverOptions;
+  wrapper?: Partial<EventBridgeSchedulerOptions & WrapperOptions>;
+}
+
+function setup(options: Setup = {}) {
+  const mock = mockDriver({ startTime: START, ...options.mock });
   const client = recordingClient(options.answer);
   const driver = withScheduler(mock, {
     client,
@@ -42,6 +48,7 @@ function setup(options: { answer?: Parameters<typeof recordingClient>[0]; maxMes
     groupName: 'glasswork',
     queues: { emails: EMAILS_ARN, 'orders.fifo': ORDERS_ARN },
     deadLetterArn: DLQ_ARN,
+    ...options.wrapper,
   });
   return { mock, client, driver, producer: createClient({ driver }) };
 }
@@ -118,15 +125,9 @@ describe('withScheduler: which delays go where', () => {
   });
 
   it('still reports the scheduled jobs when the inner driver fails for the others', async () => {
-    const mock = mockDriver({ startTime: START, failSend: () => new Error('SQS is down') });
-    const client = recordingClient();
-    const producer = createClient({
-      driver: withScheduler(mock, {
-        client,
-        roleArn: ROLE,
-        queues: { emails: EMAILS_ARN },
-        deadLetterArn: false,
-      }),
+    const { client, producer } = setup({
+      mock: { failSend: () => new Error('SQS is down') },
+      wrapper: { groupName: undefined, deadLetterArn: false },
     });
     const results = await producer.enqueueMany([
       { job: reminder, payload: { userId: 'a' }, options: { delay: '1h' } },
@@ -150,16 +151,7 @@ describe('withScheduler: which delays go where', () => {
   });
 
   it('leaves the core’s DelayTooLongError past maxDelay', async () => {
-    const mock = mockDriver({ startTime: START });
-    const producer = createClient({
-      driver: withScheduler(mock, {
-        client: recordingClient(),
-        roleArn: ROLE,
-        queues: { emails: EMAILS_ARN },
-        deadLetterArn: false,
-        maxDelay: '30d',
-      }),
-    });
+    const { producer } = setup({ wrapper: { maxDelay: '30d' } });
     await expect(producer.enqueueIn(reminder, '31d', { userId: 'x' })).rejects.toThrow(DelayTooLongError);
   });
 });
@@ -187,15 +179,7 @@ describe('withScheduler: FIFO queues', () => {
   });
 
   it('refuses a queue whose ARN does not say FIFO when the queue is', async () => {
-    const mock = mockDriver({ startTime: START });
-    const producer = createClient({
-      driver: withScheduler(mock, {
-        client: recordingClient(),
-        roleArn: ROLE,
-        queues: { 'orders.fifo': EMAILS_ARN },
-        deadLetterArn: false,
-      }),
-    });
+    const { producer } = setup({ wrapper: { queues: { 'orders.fifo': EMAILS_ARN } } });
     await expect(producer.enqueueIn(shipOrder, '1h', { orderId: 'o' })).rejects.toThrow(
       /is FIFO but its ARN/,
     );
@@ -204,7 +188,7 @@ describe('withScheduler: FIFO queues', () => {
 
 describe('withScheduler: sizes', () => {
   it('applies the scheduler’s input limit to scheduled jobs only', async () => {
-    const { mock, client, producer } = setup({ maxMessageBytes: 1_048_576 });
+    const { mock, client, producer } = setup({ mock: { maxMessageBytes: 1_048_576 } });
     const big = { userId: 'x'.repeat(300_000) };
     await producer.enqueue(reminder, big); // SQS takes 1 MiB
     expect(mock.enqueued).toHaveLength(1);
@@ -219,16 +203,9 @@ describe('withScheduler: sizes', () => {
   });
 
   it('takes a job exactly at the limit', async () => {
-    const mock = mockDriver({ startTime: START, maxMessageBytes: 1_048_576 });
-    const client = recordingClient();
-    const producer = createClient({
-      driver: withScheduler(mock, {
-        client,
-        roleArn: ROLE,
-        queues: { emails: EMAILS_ARN },
-        deadLetterArn: false,
-        maxInputBytes: 1000,
-      }),
+    const { client, producer } = setup({
+      mock: { maxMessageBytes: 1_048_576 },
+      wrapper: { maxInputBytes: 1000 },
     });
     const envelopeOf = (userId: string) => ({ userId });
     // Find the payload size whose envelope is exactly 1000 bytes, then one byte more.
