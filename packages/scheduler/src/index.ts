@@ -12,6 +12,8 @@ export { localScheduler } from './local.ts';
 export { oneTimeScheduleName, PERIODIC_PREFIX, periodicScheduleName } from './names.ts';
 export type { ContextAttributes, PeriodicJob, PeriodicSpec } from './periodic.ts';
 export { definePeriodicJob, isPeriodicJob, nextRunTime, periodicInput, SCHEDULED_TIME } from './periodic.ts';
+export type { SchedulerRetriesOptions } from './retries.ts';
+export { schedulerRetries } from './retries.ts';
 export type { DesiredSchedule, PlannedSchedule, SyncResult, SyncSchedulesOptions } from './sync.ts';
 export { syncSchedules } from './sync.ts';
 export type * from './types.ts';
