@@ -15,14 +15,17 @@ function optionalPeer<T>(load: () => Promise<T>, install: string): () => Promise
   };
 }
 
+type SchedulerSdk = typeof import('@aws-sdk/client-scheduler');
+type SqsSdk = typeof import('@aws-sdk/client-sqs');
+
 /** Loads `@aws-sdk/client-scheduler` on first use. */
-export const loadSchedulerSdk = optionalPeer(
+export const loadSchedulerSdk: () => Promise<SchedulerSdk> = optionalPeer(
   () => import('@aws-sdk/client-scheduler'),
   'EventBridge Scheduler needs @aws-sdk/client-scheduler: npm install @aws-sdk/client-scheduler',
 );
 
 /** Loads `@aws-sdk/client-sqs` on first use. */
-export const loadSqsSdk = optionalPeer(
+export const loadSqsSdk: () => Promise<SqsSdk> = optionalPeer(
   () => import('@aws-sdk/client-sqs'),
   'The local scheduler needs @aws-sdk/client-sqs: npm install -D @aws-sdk/client-sqs',
 );
