@@ -142,6 +142,11 @@ describe('enqueue', () => {
     expect(Date.parse(delayed!.notBefore!) - Date.parse(delayed!.enqueuedAt)).toBe(90_000);
     expect(Date.parse(delayed!.enqueuedAt)).toBeGreaterThanOrEqual(before);
     expect(now!.notBefore).toBeUndefined();
+    // enqueueAt keeps the exact time, where delaySeconds is rounded up to whole seconds.
+    const at = Date.now() + 61_500;
+    await client.enqueueAt(sendEmail, at, { userId: 'u' });
+    const message = driver.calls[2]!.messages[0]!;
+    expect([message.notBefore, message.delaySeconds]).toEqual([at, 62]);
   });
 
   it('fires flush on its plugins', async () => {

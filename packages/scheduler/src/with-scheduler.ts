@@ -33,7 +33,7 @@ export interface ScheduledDriver extends QueueDriver {
  * Wraps a driver so that `enqueueIn`/`enqueueAt` may reach past its delay limit (SQS: 15 minutes). A
  * message the inner driver can hold goes to it as before; a longer one (or any delay on a FIFO queue,
  * which SQS cannot delay per message) becomes a schedule that sends the same envelope to the queue when
- * due. Its result's `messageId` is then the schedule's ARN (see `isScheduled`).
+ * due. Its result's `scheduled` then holds the due time and the schedule's ARN (see `isScheduled`).
  *
  * A wrapper rather than a plugin: the client checks every delay against `driver.capabilities` before any
  * hook can see the message, so only a driver can announce longer delays.
@@ -88,10 +88,11 @@ export function withScheduler(inner: QueueDriver, options: WithSchedulerOptions)
             'Drop the dedupe option for delayed jobs, or enqueue without the delay',
         );
       }
-      // The client rounded the delay up to whole seconds from a clock with milliseconds; flooring the sum
-      // gives back exactly the second enqueueAt asked for (EventBridge fires within that minute anyway).
-      const at = Math.floor((now + message.delaySeconds * 1000) / 1000) * 1000;
-      return { ok: true, messageId: await scheduler.schedule({ message, queue, fifo, at }) };
+      // EventBridge takes whole seconds; the client gives the exact due time (older clients only the
+      // delay, rounded up from a clock with milliseconds: flooring the sum gives back the second asked for).
+      const at = Math.floor((message.notBefore ?? now + message.delaySeconds * 1000) / 1000) * 1000;
+      const id = await scheduler.schedule({ message, queue, fifo, at });
+      return { ok: true, messageId: undefined, scheduled: { at: new Date(at).toISOString(), id } };
     } catch (error) {
       return { ok: false, error: error instanceof Error ? error : new GlassworkError(String(error)) };
     }
@@ -164,7 +165,7 @@ export function withScheduler(inner: QueueDriver, options: WithSchedulerOptions)
   return driver;
 }
 
-/** True when the job went to a scheduler: its `messageId` is then the schedule's ARN. */
-export function isScheduled(result: Pick<EnqueueResult, 'messageId'>): boolean {
-  return typeof result.messageId === 'string' && /^arn:[^:]+:scheduler:/.test(result.messageId);
+/** True when the job went to a scheduler: `result.scheduled` then holds its due time and schedule ARN. */
+export function isScheduled(result: Pick<EnqueueResult, 'scheduled'>): boolean {
+  return result.scheduled !== undefined;
 }

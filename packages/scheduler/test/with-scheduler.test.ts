@@ -98,7 +98,11 @@ describe('withScheduler: which delays go where', () => {
       id: 'reminder-u2',
       job: 'send-reminder',
       queue: 'emails',
-      messageId: 'arn:aws:scheduler:eu-west-1:123456789012:schedule/glasswork/gw-reminder-u2',
+      messageId: undefined,
+      scheduled: {
+        at: '2024-01-01T10:20:00.000Z',
+        id: 'arn:aws:scheduler:eu-west-1:123456789012:schedule/glasswork/gw-reminder-u2',
+      },
     });
     expect(isScheduled(long)).toBe(true);
   });
@@ -255,7 +259,7 @@ describe('withScheduler: schedule names', () => {
       },
     });
     const result = await producer.enqueueIn(reminder, '1h', { userId: 'u' }, { id: 'dup' });
-    expect(result.messageId).toBe('arn:aws:scheduler:eu-west-1:123456789012:schedule/glasswork/gw-dup');
+    expect(result.scheduled?.id).toBe('arn:aws:scheduler:eu-west-1:123456789012:schedule/glasswork/gw-dup');
     expect(client.of('GetScheduleCommand')).toEqual([{ Name: 'gw-dup', GroupName: 'glasswork' }]);
   });
 
