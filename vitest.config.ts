@@ -21,6 +21,8 @@ export default defineConfig({
     ],
   },
   test: {
+    // Embedded servers (PGlite, the SQS emulator) can take a while to start on a busy 2-core machine.
+    hookTimeout: 60_000,
     projects: [...dirs, 'docs'].map((dir) => ({
       extends: true,
       test: {

@@ -62,6 +62,8 @@ export interface Client {
   enqueueMany(entries: readonly EnqueueEntry[]): Promise<EnqueueManyResult[]>;
   /** Runs plugin setup now instead of on the first enqueue. */
   ready(): Promise<void>;
+  /** Fires `flush` on the client's plugins (exporters), e.g. before a producer Lambda returns. */
+  flush(): Promise<void>;
 }
 
 interface Pipeline {
@@ -140,7 +142,9 @@ export function createClient(options: ClientOptions): Client {
       );
     }
 
-    const now = new Date(clock()).toISOString();
+    const nowMs = clock();
+    const now = new Date(nowMs).toISOString();
+    const notBefore = delaySeconds > 0 ? dueAt(opts, nowMs) : undefined;
     const firstEnqueuedAt =
       opts.firstEnqueuedAt === undefined ? now : new Date(opts.firstEnqueuedAt).toISOString();
     const body = encodeEnvelope({
@@ -151,12 +155,13 @@ export function createClient(options: ClientOptions): Client {
       firstEnqueuedAt,
       priorAttempts: opts.priorAttempts ?? 0,
       meta: ctx.meta,
+      notBefore: notBefore === undefined ? undefined : new Date(notBefore).toISOString(),
     });
     const attributes = { [JOB_NAME_ATTRIBUTE]: name };
     const bytes = messageBytes(body, attributes);
     const limit = options.maxMessageBytes ?? info.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     if (bytes > limit) throw new PayloadTooLargeError(name, bytes, limit);
-    return { id, jobName: name, queue, body, attributes, bytes, delaySeconds, groupId, dedupeId };
+    return { id, jobName: name, queue, body, attributes, bytes, delaySeconds, notBefore, groupId, dedupeId };
   }
 
   /** Where an entry goes; throws a `ConfigurationError` naming what to set. */
@@ -275,6 +280,7 @@ export function createClient(options: ClientOptions): Client {
                 job: message.jobName,
                 queue,
                 messageId: result.messageId,
+                ...(result.scheduled ? { scheduled: result.scheduled } : {}),
               };
             } else {
               results[index] = {
@@ -313,7 +319,8 @@ export function createClient(options: ClientOptions): Client {
   async function enqueue(job: AnyJob, payload: unknown, opts?: EnqueueOptions): Promise<EnqueueResult> {
     const [result] = await enqueueMany([{ job, payload, options: opts } as EnqueueEntry]);
     if (!result?.ok) throw result?.error ?? new GlassworkError('enqueue produced no result');
-    return { id: result.id, job: result.job, queue: result.queue, messageId: result.messageId };
+    const { ok: _ok, ...accepted } = result;
+    return accepted;
   }
 
   return {
@@ -323,6 +330,7 @@ export function createClient(options: ClientOptions): Client {
     enqueueAt: (job, at, ...args) => enqueue(job, args[0], { ...args[1], at, delay: undefined }),
     enqueueMany,
     ready: async () => void (await pipeline()),
+    flush: async () => (await pipeline()).events.emit('flush', {}),
   };
 }
 
@@ -355,6 +363,12 @@ function delayOf(name: string, opts: EnqueueOptions, now: number): number {
     return Math.max(0, Math.ceil((at - now) / 1000));
   }
   return 0;
+}
+
+/** When a delayed message is due, epoch ms: `at` exactly, or now plus the delay. */
+function dueAt(opts: EnqueueOptions, now: number): number {
+  if (opts.at !== undefined) return typeof opts.at === 'number' ? opts.at : opts.at.getTime();
+  return now + parseDuration(opts.delay ?? 0);
 }
 
 function failure(entry: EnqueueEntry, id: string, error: unknown): EnqueueManyResult {

@@ -12,6 +12,8 @@ export interface EnvelopeFields {
   readonly firstEnqueuedAt: string;
   readonly priorAttempts: number;
   readonly meta: Readonly<Record<string, string>>;
+  /** ISO time the message becomes available, when enqueued with a delay. */
+  readonly notBefore?: string | undefined;
 }
 
 // SQS rejects U+FFFE and U+FFFF in a body; JSON.stringify leaves them raw, so escape them.
@@ -24,7 +26,8 @@ export function encodeEnvelope(fields: EnvelopeFields): string {
     `{"v":1,"id":${JSON.stringify(fields.id)},"name":${JSON.stringify(fields.name)}` +
     (fields.payloadJson === undefined ? '' : `,"payload":${fields.payloadJson}`) +
     `,"enqueuedAt":"${fields.enqueuedAt}","firstEnqueuedAt":"${fields.firstEnqueuedAt}"` +
-    `,"priorAttempts":${fields.priorAttempts},"meta":${JSON.stringify(fields.meta)}}`;
+    `,"priorAttempts":${fields.priorAttempts},"meta":${JSON.stringify(fields.meta)}` +
+    (fields.notBefore === undefined ? '}' : `,"notBefore":"${fields.notBefore}"}`);
   return SQS_UNSAFE.test(json) ? json.replace(SQS_UNSAFE, escapeUnsafe) : json;
 }
 
@@ -93,6 +96,7 @@ export function decodeEnvelope(body: string): DecodeResult {
         firstEnqueuedAt: isTime(raw.firstEnqueuedAt) ? raw.firstEnqueuedAt : raw.enqueuedAt,
         priorAttempts: prior,
         meta: stringMap(raw.meta),
+        ...(isTime(raw.notBefore) ? { notBefore: raw.notBefore } : {}),
       },
     };
   }

@@ -89,6 +89,8 @@ export interface Envelope {
   readonly priorAttempts: number;
   /** String key/values written by plugins (trace context, correlation ids). */
   readonly meta: Readonly<Record<string, string>>;
+  /** ISO time the message was due, when it was enqueued with a delay (queue lag counts from here). */
+  readonly notBefore?: string | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -125,6 +127,14 @@ export type EnqueueArgs<J extends AnyJob> =
     ? [payload?: JobInput<J>, options?: EnqueueOptions]
     : [payload: JobInput<J>, options?: EnqueueOptions];
 
+/** A job held by a scheduler rather than the queue, because its delay is longer than the queue allows. */
+export interface ScheduledEnqueue {
+  /** ISO time it is due on the queue. */
+  readonly at: string;
+  /** The scheduler's id for it (an EventBridge schedule ARN); cancel it through the driver that made it. */
+  readonly id: string;
+}
+
 /** A job that was accepted by the driver. */
 export interface EnqueueResult {
   readonly id: string;
@@ -132,6 +142,8 @@ export interface EnqueueResult {
   readonly queue: string;
   /** The driver's id for the message (SQS `MessageId`), when it gives one. */
   readonly messageId: string | undefined;
+  /** Set when a scheduler holds the job until it is due (`@glasswork/scheduler`). */
+  readonly scheduled?: ScheduledEnqueue | undefined;
 }
 
 /** One entry of `enqueueMany`. */
@@ -159,13 +171,19 @@ export interface OutgoingMessage {
   readonly bytes: number;
   /** Whole seconds to hold the message back; 0 for none. */
   readonly delaySeconds: number;
+  /** When a delayed message is due, epoch ms (exact, where `delaySeconds` is rounded up). */
+  readonly notBefore?: number | undefined;
   readonly groupId?: string | undefined;
   readonly dedupeId?: string | undefined;
 }
 
 /** What the driver says about one message of a `send` call. */
 export type SendResult =
-  | { readonly ok: true; readonly messageId?: string | undefined }
+  | {
+      readonly ok: true;
+      readonly messageId?: string | undefined;
+      readonly scheduled?: ScheduledEnqueue | undefined;
+    }
   | { readonly ok: false; readonly error: Error };
 
 /** What a driver supports; the client checks every message against it before sending. */

@@ -132,6 +132,33 @@ describe('enqueue', () => {
     await expect(client.enqueueIn(sendEmail, '15m', { userId: 'u' })).resolves.toBeTruthy();
   });
 
+  it('stamps a delayed message with the time it is due', async () => {
+    const driver = memoryDriver();
+    const client = createClient({ driver });
+    const before = Date.now();
+    await client.enqueueIn(sendEmail, '90s', { userId: 'u' });
+    await client.enqueue(sendEmail, { userId: 'u' });
+    const [delayed, now] = driver.calls.map((c) => envelopeOf(c.messages[0]!.body));
+    expect(Date.parse(delayed!.notBefore!) - Date.parse(delayed!.enqueuedAt)).toBe(90_000);
+    expect(Date.parse(delayed!.enqueuedAt)).toBeGreaterThanOrEqual(before);
+    expect(now!.notBefore).toBeUndefined();
+    // enqueueAt keeps the exact time, where delaySeconds is rounded up to whole seconds.
+    const at = Date.now() + 61_500;
+    await client.enqueueAt(sendEmail, at, { userId: 'u' });
+    const message = driver.calls[2]!.messages[0]!;
+    expect([message.notBefore, message.delaySeconds]).toEqual([at, 62]);
+  });
+
+  it('fires flush on its plugins', async () => {
+    let flushed = 0;
+    const exporter = definePlugin({
+      name: 'exporter',
+      setup: (hooks) => hooks.on('flush', () => void flushed++),
+    });
+    await createClient({ driver: memoryDriver(), plugins: [exporter] }).flush();
+    expect(flushed).toBe(1);
+  });
+
   it('turns delay and at into whole seconds', async () => {
     const driver = memoryDriver();
     const client = createClient({ driver });

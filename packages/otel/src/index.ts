@@ -1,0 +1,2 @@
+export { otelPlugin } from './plugin.ts';
+export type { OtelPluginOptions } from './types.ts';

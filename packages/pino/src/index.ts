@@ -1,0 +1,2 @@
+export { pinoPlugin } from './plugin.ts';
+export type { PinoContext, PinoPluginOptions } from './types.ts';

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { ConfigurationError } from '@glasswork/core';
+
+/** What EventBridge Scheduler accepts as a schedule or group name. */
+export const SCHEDULE_NAME = /^[0-9A-Za-z_.-]{1,64}$/;
+
+/** Schedules of periodic jobs start with this; `syncSchedules` manages these and no others. */
+export const PERIODIC_PREFIX = 'gwp-';
+
+const VERBATIM_PREFIX = 'gw-';
+const HASHED_PREFIX = 'gw.';
+const SAFE_ID = /^[0-9A-Za-z_.-]+$/;
+
+/**
+ * The schedule name of a one-time job: `gw-<job id>` when the id is made of allowed characters and fits,
+ * else `gw.<first 160 bits of its SHA-256>`. The two forms cannot meet (they differ in the third
+ * character) and each maps ids one to one, so distinct jobs never share a schedule; nothing is replaced
+ * or truncated, which could make two ids collide.
+ */
+export function oneTimeScheduleName(jobId: string): string {
+  if (SAFE_ID.test(jobId) && VERBATIM_PREFIX.length + jobId.length <= 64) return VERBATIM_PREFIX + jobId;
+  return HASHED_PREFIX + createHash('sha256').update(jobId, 'utf8').digest('hex').slice(0, 40);
+}
+
+/** The schedule name of a periodic job: `gwp-<name>`. The name is checked, never rewritten. */
+export function periodicScheduleName(name: string): string {
+  return PERIODIC_PREFIX + name;
+}
+
+/** Throws a `ConfigurationError` unless `name` is a valid schedule group name. */
+export function assertGroupName(name: string): void {
+  if (typeof name !== 'string' || !SCHEDULE_NAME.test(name)) {
+    throw new ConfigurationError(
+      `Invalid schedule group name ${JSON.stringify(name)}: use 1-64 letters, digits, '-', '_' or '.'`,
+    );
+  }
+}

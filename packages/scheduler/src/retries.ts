@@ -1,0 +1,99 @@
+import type { DeliveryContext, Outcome, Plugin } from '@glasswork/core';
+import { definePlugin, encodeEnvelope, utf8Bytes, visibilitySeconds } from '@glasswork/core';
+import { ScheduleInputTooLargeError } from './errors.ts';
+import type { ScheduleBackend } from './types.ts';
+import { isoSeconds } from './zone.ts';
+
+export interface SchedulerRetriesOptions {
+  /** Where long retries wait: `eventBridgeScheduler({ ... })`, or `localScheduler({ ... })` in development. */
+  scheduler: ScheduleBackend;
+  /** The queue name the scheduler knows for a delivery. @default the delivery's `queue` */
+  queueOf?: (ctx: DeliveryContext) => string;
+  /** The clock. @default Date.now */
+  now?: () => number;
+  /** Told when a hand-off fails; the retry then stays in SQS, cut to what visibility allows. @default console.error */
+  onError?: (error: unknown, ctx: DeliveryContext) => void;
+}
+
+/**
+ * A worker plugin for retries longer than SQS can hold a message invisible (12 hours from its receive).
+ * Such a retry is handed to the scheduler as a new message of the same job, due after the full backoff,
+ * with `priorAttempts` set to the attempts made so far, so the count (and `maxAttempts`) carries over;
+ * the received message is then deleted. Standard queues only: on a FIFO queue the failed message stays,
+ * holding its group back, as the core decides.
+ *
+ * The delivery ends with a `discard` outcome whose reason names the hand-off (the core has no outcome for
+ * "retried elsewhere"), so observers see `discard`, not `retry`, for these attempts.
+ */
+export function schedulerRetries(options: SchedulerRetriesOptions): Plugin {
+  const { scheduler } = options;
+  const now = options.now ?? Date.now;
+  const queueOf = options.queueOf ?? ((ctx: DeliveryContext) => ctx.queue);
+  const onError =
+    options.onError ??
+    ((error: unknown) => console.error('[glasswork] scheduler retry hand-off failed:', error));
+
+  async function handOff(
+    ctx: DeliveryContext,
+    outcome: Extract<Outcome, { type: 'retry' }>,
+  ): Promise<Outcome> {
+    const envelope = ctx.envelope;
+    const t = now();
+    const fits =
+      visibilitySeconds(outcome.delayMs, { receivedAt: ctx.delivery.receivedAt, now: t }) * 1000 >=
+      outcome.delayMs;
+    if (!envelope || ctx.delivery.groupId !== undefined || fits) return outcome;
+    const next = ctx.attempt + 1;
+    const body = encodeEnvelope({
+      id: envelope.id,
+      name: envelope.name,
+      payloadJson: envelope.payload === undefined ? undefined : JSON.stringify(envelope.payload),
+      enqueuedAt: new Date(t).toISOString(),
+      firstEnqueuedAt: envelope.firstEnqueuedAt,
+      priorAttempts: ctx.attempt,
+      meta: envelope.meta,
+    });
+    const at = Math.floor((t + outcome.delayMs) / 1000) * 1000;
+    const queue = queueOf(ctx);
+    try {
+      const bytes = utf8Bytes(body);
+      if (bytes > scheduler.maxInputBytes)
+        throw new ScheduleInputTooLargeError(envelope.name, bytes, scheduler.maxInputBytes);
+      await scheduler.schedule({
+        // Named per attempt: a retry never meets the job's earlier schedule (or a retry of another attempt).
+        message: {
+          id: `${envelope.id}#attempt-${next}`,
+          jobName: envelope.name,
+          queue,
+          body,
+          attributes: {},
+          bytes,
+          delaySeconds: Math.ceil((at - t) / 1000),
+        },
+        queue,
+        fifo: false,
+        at,
+      });
+    } catch (error) {
+      onError(error, ctx);
+      return outcome;
+    }
+    return {
+      type: 'discard',
+      reason: `retry handed to the ${scheduler.name} scheduler: attempt ${next} at ${isoSeconds(at)}`,
+      error: outcome.error,
+    };
+  }
+
+  return definePlugin({
+    name: 'scheduler-retries',
+    // Innermost: every other plugin's deliver hook sees the outcome the terminal event reports.
+    enforce: 'post',
+    setup(hooks) {
+      hooks.deliver(async (ctx, next) => {
+        const outcome = await next();
+        return outcome.type === 'retry' ? handOff(ctx, outcome) : outcome;
+      });
+    },
+  });
+}
