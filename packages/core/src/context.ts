@@ -9,6 +9,7 @@ export class HandlerContext implements ExecuteContext {
   readonly jobName: string;
   readonly attempt: number;
   readonly maxAttempts: number;
+  readonly timeout: number | undefined;
   readonly deadline: number | undefined;
   readonly signal: AbortSignal;
   readonly meta: Readonly<Record<string, string>>;
@@ -18,6 +19,7 @@ export class HandlerContext implements ExecuteContext {
   readonly job: AnyJob;
   readonly payload: unknown;
   readonly delivery: DeliveryContext;
+  readonly now: () => number;
   #envelope: Envelope;
   #enqueuedAt: Date | undefined;
   #firstEnqueuedAt: Date | undefined;
@@ -27,6 +29,7 @@ export class HandlerContext implements ExecuteContext {
     envelope: Envelope,
     job: AnyJob,
     maxAttempts: number,
+    timeout: number | undefined,
     payload: unknown,
     signal: AbortSignal,
   ) {
@@ -34,6 +37,7 @@ export class HandlerContext implements ExecuteContext {
     this.jobName = envelope.name;
     this.attempt = delivery.attempt;
     this.maxAttempts = maxAttempts;
+    this.timeout = timeout;
     this.deadline = delivery.delivery.deadline;
     this.signal = signal;
     this.meta = envelope.meta;
@@ -43,6 +47,7 @@ export class HandlerContext implements ExecuteContext {
     this.job = job;
     this.payload = payload;
     this.delivery = delivery;
+    this.now = delivery.now;
     this.#envelope = envelope;
   }
 

@@ -290,6 +290,8 @@ export interface Delivery {
   readonly deadline?: number | undefined;
   /** Aborts the handler from outside (shutdown, an invocation deadline). */
   readonly signal?: AbortSignal | undefined;
+  /** The adapter's clock (the mock's virtual clock), epoch ms. @default Date.now */
+  readonly now?: (() => number) | undefined;
 }
 
 /** What should happen to a delivery. Adapters apply it to the queue. */
@@ -333,6 +335,8 @@ export interface DeliveryContext {
   readonly state: Record<string, unknown>;
   /** Set when the body could not be decoded into a job this worker knows. */
   readonly problem: DeliveryProblem | undefined;
+  /** The adapter's clock, epoch ms: use it for locks and rate limits so tests on a virtual clock work. */
+  readonly now: () => number;
 }
 
 /** The context a handler receives (plus what the worker's plugins add). */
@@ -342,6 +346,8 @@ export interface JobContext {
   /** 1 on the first attempt. */
   readonly attempt: number;
   readonly maxAttempts: number;
+  /** The job's timeout in ms, when it has one. */
+  readonly timeout: number | undefined;
   readonly enqueuedAt: Date;
   readonly firstEnqueuedAt: Date;
   /** Epoch ms by which the work must be done, when the adapter knows one. */
@@ -352,6 +358,8 @@ export interface JobContext {
   readonly state: Record<string, unknown>;
   readonly queue: string;
   readonly messageId: string;
+  /** The adapter's clock, epoch ms (virtual under the mock driver). */
+  readonly now: () => number;
 }
 
 /** What the `execute` stage sees: the handler's context plus the payload and the delivery. */

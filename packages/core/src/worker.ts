@@ -107,6 +107,9 @@ interface Registration {
 }
 
 const NEVER_ABORTED = new AbortController().signal;
+
+/** Thrown inside the execute stage for a message that arrived after its last attempt. */
+class ArrivedTooLate extends Error {}
 const TERMINAL_EVENTS = ['success', 'duplicate', 'retry', 'defer', 'dead', 'discard'] as const;
 const SETTLED = Promise.resolve();
 
@@ -163,6 +166,7 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       meta: envelope?.meta ?? {},
       state: {},
       problem,
+      now: delivery.now ?? Date.now,
     };
   }
 
@@ -197,11 +201,9 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       }
       payload = result.value;
     }
-    // Checked after validation: an incompatible message is bounded by time, not by attempts.
-    if (ctx.attempt > policy.maxAttempts) return arrivedTooLateOutcome(ctx, policy);
     const { deadline } = ctx.delivery;
     if (deadline !== undefined && run?.startMargin !== undefined) {
-      const left = deadline - Date.now();
+      const left = deadline - ctx.now();
       if (left <= (registration.timeout ?? 0) + run.startMargin) {
         return deferOutcome(ctx, 0, `only ${left}ms left before the deadline`, policy.dead);
       }
@@ -213,6 +215,7 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       if (result.type === 'duplicate') return { type: 'ack', result: result.value, duplicate: true };
       return deferOutcome(ctx, result.delayMs, result.reason, policy.dead);
     } catch (error) {
+      if (error instanceof ArrivedTooLate) return arrivedTooLateOutcome(ctx, policy);
       return failureOutcome(ctx, policy, error);
     }
   }
@@ -234,12 +237,16 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       ctx.envelope!,
       registration.job,
       registration.retry.maxAttempts,
+      timeout,
       payload,
       controller?.signal ?? NEVER_ABORTED,
     );
     for (const extend of p.contexts) Object.assign(ectx, extend.fn(ectx));
 
     const inner = async (): Promise<ExecuteResult> => {
+      // Checked here, inside the execute hooks, so an idempotency record can still answer for a late
+      // duplicate; and after validation, so an incompatible message is bounded by time, not attempts.
+      if (ctx.attempt > registration.retry.maxAttempts) throw new ArrivedTooLate();
       if (p.events.has('start')) await p.events.emit('start', { ctx });
       return { type: 'completed', value: await registration.handler(payload, ectx) };
     };

@@ -20,7 +20,7 @@ const logPlugin = definePlugin({
   name: 'log',
   context: () => ({ log: { info: (message: string) => message.length } }),
 });
-const clockPlugin = definePlugin({ name: 'clock', context: () => ({ now: () => Date.now() }) });
+const clockPlugin = definePlugin({ name: 'clock', context: () => ({ clock: () => Date.now() }) });
 const bare = definePlugin({ name: 'bare', setup() {} });
 
 describe('types', () => {
@@ -56,7 +56,7 @@ describe('types', () => {
     createWorker({ plugins: [logPlugin, clockPlugin, bare] }).handle(withSchema, (payload, ctx) => {
       expectTypeOf(payload).toEqualTypeOf<{ userId: string; count: number }>();
       expectTypeOf(ctx.log.info).toEqualTypeOf<(message: string) => number>();
-      expectTypeOf(ctx.now).toEqualTypeOf<() => number>();
+      expectTypeOf(ctx.clock).toEqualTypeOf<() => number>();
       expectTypeOf(ctx).toMatchTypeOf<JobContext>();
     });
 
@@ -64,13 +64,13 @@ describe('types', () => {
       expectTypeOf(payload).toEqualTypeOf<{ orderId: number }>();
       // @ts-expect-error this worker has no logging plugin, so no ctx.log
       void ctx.log;
-      return ctx.now();
+      return ctx.clock();
     });
 
     createWorker().handle(withParam, (_payload, ctx) => {
       expectTypeOf(ctx).toEqualTypeOf<JobContext>();
       // @ts-expect-error no plugins, no extra fields
-      void ctx.now;
+      void ctx.clock;
     });
     expect(true).toBe(true);
   });

@@ -225,6 +225,29 @@ describe('worker outcomes', () => {
     expect(events).toEqual(['dead']);
   });
 
+  it('lets an execute hook answer for a late duplicate before the attempt check', async () => {
+    const idem = definePlugin({
+      name: 'idem',
+      setup: (hooks) => hooks.execute(async () => ({ type: 'duplicate', value: 'done before' })),
+    });
+    const worker = createWorker({ plugins: [idem] }).handle(sendEmail, () => {}, { retry: 2 });
+    const { outcome } = await worker.run(deliveryOf(sendEmail, { userId: 'u' }, { receiveCount: 5 }));
+    expect(outcome).toEqual({ type: 'ack', result: 'done before', duplicate: true });
+  });
+
+  it("gives handlers the job's timeout and the adapter's clock", async () => {
+    const seen: unknown[] = [];
+    const worker = createWorker().handle(
+      sendEmail,
+      (_payload, ctx) => {
+        seen.push(ctx.timeout, ctx.now());
+      },
+      { timeout: '2s' },
+    );
+    await worker.run(deliveryOf(sendEmail, { userId: 'u' }, { now: () => 42 }));
+    expect(seen).toEqual([2000, 42]);
+  });
+
   it('dead-letters a failure on the last receive the redrive policy allows, with the reason', async () => {
     const { run, events } = setup(
       () => {

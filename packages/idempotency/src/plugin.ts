@@ -1,4 +1,4 @@
-import type { DeliveryContext, ExecuteContext, ExecuteResult, Outcome, Plugin } from '@glasswork/core';
+import type { DeliveryContext, ExecuteContext, ExecuteResult, Plugin } from '@glasswork/core';
 import { ConfigurationError, definePlugin, parseDuration } from '@glasswork/core';
 import {
   hasCode,
@@ -12,6 +12,11 @@ import { keyResolver } from './keys.ts';
 import { once, resultOf } from './once.ts';
 import type { Runtime } from './runtime.ts';
 import { attachRuntime, MIN_LOCK_MS, PLUGIN_NAME, stateOf } from './runtime.ts';
+
+const DEFAULT_LOCK_MS = 5 * 60_000;
+/** Beyond a job's timeout: its handler has been aborted by then, and the outcome applied. */
+const LOCK_MARGIN_MS = 30_000;
+
 import type {
   ClaimResult,
   IdempotencyContext,
@@ -34,10 +39,9 @@ export function idempotencyPlugin(
   const store = checkStore(options?.store);
   const resolveKey = keyResolver(options.key, options.jobs);
   const expiresAfterMs = parseDuration(options.expiresAfter ?? '24h');
-  const lockTimeoutMs = parseDuration(options.lockTimeout ?? '5m');
+  const lockTimeoutMs = options.lockTimeout === undefined ? undefined : parseDuration(options.lockTimeout);
   const hashing = options.hashPayload ?? true;
   const storeResult = options.storeResult ?? true;
-  const now = options.now ?? Date.now;
   const onError =
     options.onError ??
     ((error: unknown, info: IdempotencyErrorInfo) =>
@@ -46,14 +50,15 @@ export function idempotencyPlugin(
         error,
       ));
 
-  const runtimeFor = (jobId: string, jobName: string): Runtime => ({
+  // The adapter's clock (virtual under the mock driver) unless the options name one.
+  const runtimeFor = (ctx: ExecuteContext): Runtime => ({
     store,
-    now,
+    now: options.now ?? ctx.now,
     expiresAfterMs,
     storeResult,
     report(error, operation, key) {
       try {
-        onError(error, { key, jobId, jobName, operation });
+        onError(error, { key, jobId: ctx.jobId, jobName: ctx.jobName, operation });
       } catch {
         // A reporting callback must not change an outcome.
       }
@@ -79,11 +84,11 @@ export function idempotencyPlugin(
   async function execute(ctx: ExecuteContext, next: () => Promise<ExecuteResult>): Promise<ExecuteResult> {
     const key = resolveKey(ctx.payload, { jobId: ctx.jobId, jobName: ctx.jobName, meta: ctx.meta });
     if (key === false) return next();
-    const runtime = runtimeFor(ctx.jobId, ctx.jobName);
-    const at = now();
+    const runtime = runtimeFor(ctx);
+    const at = runtime.now();
     const hash = hashOf(ctx.delivery);
     const lockExpiresAt =
-      ctx.deadline === undefined ? at + lockTimeoutMs : Math.max(ctx.deadline, at + MIN_LOCK_MS);
+      ctx.deadline === undefined ? at + lockFallback(ctx) : Math.max(ctx.deadline, at + MIN_LOCK_MS);
     let claim: ClaimResult;
     try {
       claim = await store.claim(key, { now: at, lockExpiresAt, hash });
@@ -135,7 +140,7 @@ export function idempotencyPlugin(
     // The handler succeeded: its side effects happened, so the delivery is acknowledged whatever the store
     // says. A failure here is reported; a retry would repeat the side effects.
     try {
-      const at = now();
+      const at = runtime.now();
       const result = storeResult ? resultOf(runtime, value, state.key, 'complete') : undefined;
       if (await store.complete(state.lease!, { now: at, expiresAt: at + expiresAfterMs, result })) {
         state.status = 'completed';
@@ -158,7 +163,7 @@ export function idempotencyPlugin(
     if (hasCode<IdempotencyStepLockedError>(error, 'IDEMPOTENCY_STEP_LOCKED')) {
       await release(state, runtime);
       state.status = 'locked';
-      return lockedUntil(error.key, error.lockExpiresAt, now());
+      return lockedUntil(error.key, error.lockExpiresAt, runtime.now());
     }
     if (!hasCode(error, 'IDEMPOTENCY_LOCK_LOST')) {
       await release(state, runtime);
@@ -167,52 +172,21 @@ export function idempotencyPlugin(
     // Another delivery claimed the key after this one's lock ended: let its record answer.
     state.status = 'lock-lost';
     state.error = error;
-    const at = now();
+    const at = runtime.now();
     const record = await store.get(state.key, { now: at }).catch(() => undefined);
     if (record?.status === 'completed') return { type: 'duplicate', value: record.result };
     if (record?.status === 'in_progress') return lockedUntil(state.key, record.expiresAt, at);
     throw error;
   }
 
-  /**
-   * The worker dead-letters a message that arrives past `maxAttempts` without reaching `execute`, and
-   * deferrals count as attempts. A duplicate of a completed job must still be acknowledged, so for those
-   * deliveries alone the record is looked up here.
-   */
-  async function lateDuplicate(ctx: DeliveryContext): Promise<Outcome | undefined> {
-    const { job, envelope } = ctx;
-    if (!job || !envelope || ctx.problem || ctx.jobId === undefined) return undefined;
-    if (ctx.maxAttempts === undefined || ctx.attempt <= ctx.maxAttempts) return undefined;
-    let payload = envelope.payload;
-    if (job.schema) {
-      const validated = await job.schema['~standard'].validate(payload);
-      if (validated.issues) return undefined;
-      payload = validated.value;
-    }
-    const key = resolveKey(payload, { jobId: envelope.id, jobName: envelope.name, meta: envelope.meta });
-    if (key === false) return undefined;
-    const record = await store.get(key, { now: now() });
-    const hash = hashOf(ctx);
-    if (record?.status !== 'completed') return undefined;
-    if (record.hash !== undefined && hash !== undefined && record.hash !== hash) return undefined;
-    ctx.state[PLUGIN_NAME] = { key, status: 'duplicate', lease: undefined } satisfies IdempotencyState;
-    return { type: 'ack', result: record.result, duplicate: true };
-  }
+  /** Without a deadline: the explicit `lockTimeout`, else the job's timeout plus a margin, else 5 minutes. */
+  const lockFallback = (ctx: ExecuteContext): number =>
+    lockTimeoutMs ?? (ctx.timeout === undefined ? DEFAULT_LOCK_MS : ctx.timeout + LOCK_MARGIN_MS);
 
   return definePlugin({
     name: PLUGIN_NAME,
     setup(hooks) {
       hooks.execute(execute);
-      hooks.deliver(async (ctx, next) => {
-        let answer: Outcome | undefined;
-        try {
-          answer = await lateDuplicate(ctx);
-        } catch (error) {
-          // The worker's own decision (dead-letter the late arrival) stands.
-          runtimeFor(ctx.jobId ?? '?', ctx.jobName ?? '?').report(error, 'duplicate-check', ctx.jobId ?? '?');
-        }
-        return answer ?? next();
-      });
     },
     context: (ctx) => ({ idempotency: contextOf(ctx) }),
   });

@@ -103,7 +103,7 @@ export interface IdempotencyErrorInfo {
   readonly jobId: string;
   readonly jobName: string;
   /** The step that failed: completing after success, releasing after failure, or a step of `once`. */
-  readonly operation: 'complete' | 'release' | 'step-complete' | 'step-release' | 'duplicate-check';
+  readonly operation: 'complete' | 'release' | 'step-complete' | 'step-release';
 }
 
 /** Options of `idempotencyPlugin`. */
@@ -123,14 +123,14 @@ export interface IdempotencyOptions {
   /**
    * How long a claim holds its lock when the delivery has no deadline (Lambda and the poller give one;
    * the lock then ends at the deadline). Set it above your longest handler run.
-   * @default '5m'
+   * @default the job's `timeout` plus 30 s, or 5 minutes for jobs without one
    */
   readonly lockTimeout?: Duration;
   /** Store a hash of the payload and refuse the same key with another payload. @default true */
   readonly hashPayload?: boolean;
   /** Store the handler's return value (as JSON) so duplicates can return it. @default true */
   readonly storeResult?: boolean;
-  /** The clock for locks and expiry, epoch ms. Pass `driver.now` with the mock driver. @default Date.now */
+  /** The clock for locks and expiry, epoch ms. @default the adapter's clock (`ctx.now`: virtual under the mock driver) */
   readonly now?: () => number;
   /**
    * Called when a store call fails after the handler ran, where it can no longer change the outcome

@@ -109,16 +109,21 @@ describe('idempotencyPlugin: claims and locks', () => {
     });
   });
 
-  it('a deferral counts as an attempt: a locked job arriving past maxAttempts is dead-lettered', async () => {
+  it('a deferral counts as an attempt: past maxAttempts, a job waits for the lock holder, then is dead-lettered', async () => {
     const { store, worker } = setup();
-    worker.handle(order, () => {}, { retry: 2 });
-    await store.claim('order:j1', { now: NOW, lockExpiresAt: NOW + 30_000 });
+    let runs = 0;
+    worker.handle(order, () => void runs++, { retry: 2 });
+    const lease = await store.claim('order:j1', { now: NOW, lockExpiresAt: NOW + 30_000 });
     const third = deliveryOf(order, { orderId: 'a', cents: 1 }, { id: 'j1', receiveCount: 3 });
-    const { outcome } = await worker.run(third);
-    expect(outcome).toMatchObject({
+    // The holder may still complete it, so a late arrival defers rather than dead-lettering under it.
+    expect((await worker.run(third)).outcome).toMatchObject({ type: 'defer' });
+    if (lease.status === 'acquired') await store.release({ key: 'order:j1', token: lease.token });
+    const fourth = deliveryOf(order, { orderId: 'a', cents: 1 }, { id: 'j1', receiveCount: 4 });
+    expect((await worker.run(fourth)).outcome).toMatchObject({
       type: 'dead',
       reason: expect.stringMatching(/past maxAttempts 2; not run/),
     });
+    expect(runs).toBe(0);
   });
 
   it('answers a completed record with duplicate and its stored result, without running', async () => {

@@ -153,6 +153,7 @@ const FIFO_DEDUPE_WINDOW_MS = 5 * 60_000;
 /** Creates a mock driver. Pass it to `createClient`, then `drain` a worker over what was enqueued. */
 export function mockDriver(options: MockDriverOptions = {}): MockDriver {
   let clock = options.startTime ?? Date.now();
+  const now = () => clock;
   let sequence = 0;
   const maxDelaySeconds = Math.floor(parseDuration(options.maxDelay ?? '15m') / 1000);
   const batchSize = options.batchSize ?? 10;
@@ -270,6 +271,9 @@ export function mockDriver(options: MockDriverOptions = {}): MockDriver {
         sentAt: stored.record.sentAt,
         receivedAt: clock,
         maxReceiveCount: queue.maxReceiveCount,
+        // Handlers and plugins (locks, rate limits) see the virtual clock and the visibility deadline.
+        deadline: clock + visibilityMs,
+        now,
         receipt: stored.receipt,
       });
     }
@@ -367,7 +371,7 @@ export function mockDriver(options: MockDriverOptions = {}): MockDriver {
       deadLetters.length = 0;
       queues.clear();
     },
-    now: () => clock,
+    now,
     advance(duration) {
       clock += parseDuration(duration);
     },
