@@ -63,44 +63,48 @@ export async function resolveDeadLetter(
 
 const ELLIPSIS = '…';
 
-/** Cuts a string to at most `chars` code points, marking the cut. */
-function cut(value: string, chars: number): string {
+/** UTF-8 bytes a string takes inside JSON, without its quotes. */
+const jsonBytes = (value: string): number => utf8Bytes(JSON.stringify(value)) - 2;
+
+/** The longest prefix of `value` (in code points, marked with an ellipsis) that takes at most `bytes` in JSON. */
+function cutToBytes(value: string, bytes: number): string {
+  if (jsonBytes(value) <= bytes) return value;
   const points = Array.from(value);
-  if (points.length <= chars) return value;
-  return points.slice(0, Math.max(0, chars - 1)).join('') + ELLIPSIS;
+  let low = 0;
+  let high = points.length;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (jsonBytes(points.slice(0, mid).join('') + ELLIPSIS) <= bytes) low = mid;
+    else high = mid - 1;
+  }
+  return low === 0 ? '' : points.slice(0, low).join('') + ELLIPSIS;
 }
 
 /**
- * The JSON of the dead-letter attribute, cut to fit in `maxBytes` (UTF-8): first the error's cause chain
- * goes, then the reason and the error message are shortened, and `truncated: true` says so. Returns
+ * The JSON of the dead-letter attribute, cut to fit in `maxBytes` (UTF-8): the error's cause chain goes
+ * first, then the reason and the error message share what is left, and `truncated: true` says so. Returns
  * undefined when not even a minimal record fits (the body alone is near the limit).
  */
 export function deadLetterAttribute(info: DeadLetterInfo, maxBytes: number): string | undefined {
-  const record: Record<string, unknown> = { ...info, error: info.error ? { ...info.error } : undefined };
-  let json = JSON.stringify(record);
-  if (utf8Bytes(json) <= maxBytes) return json;
-  record.truncated = true;
-  const error = record.error as { message: string; cause?: unknown; stack?: unknown } | undefined;
-  if (error) {
-    delete error.cause;
-    delete error.stack;
-  }
-  for (;;) {
-    json = JSON.stringify(record);
-    const excess = utf8Bytes(json) - maxBytes;
-    if (excess <= 0) return json;
-    // Shorten the longer free-text field: each code point cut saves at least one byte of JSON.
-    const holders: [Record<string, unknown>, string][] = [[record, 'reason']];
-    if (error) holders.push([error as unknown as Record<string, unknown>, 'message']);
-    const lengths = holders.map(([holder, key]) => Array.from(String(holder[key] ?? '')).length);
-    const pick = lengths[1] !== undefined && lengths[1] > (lengths[0] as number) ? 1 : 0;
-    const length = lengths[pick] as number;
-    if (length <= 1) break;
-    const [holder, key] = holders[pick] as [Record<string, unknown>, string];
-    holder[key] = cut(String(holder[key]), Math.max(0, length - excess - 4));
+  const full = JSON.stringify(info);
+  if (utf8Bytes(full) <= maxBytes) return full;
+  const error = info.error
+    ? { name: info.error.name, message: '', ...(info.error.code ? { code: info.error.code } : {}) }
+    : undefined;
+  const record = { ...info, reason: '', error, truncated: true };
+  const budget = maxBytes - utf8Bytes(JSON.stringify(record));
+  if (budget >= 0) {
+    // Each text gets half the room; what one does not need goes to the other.
+    const message = info.error?.message ?? '';
+    const half = Math.floor(budget / 2);
+    const reasonRoom = Math.max(half, budget - Math.min(half, jsonBytes(message)));
+    record.reason = cutToBytes(info.reason, reasonRoom);
+    if (error) error.message = cutToBytes(message, budget - jsonBytes(record.reason));
+    const json = JSON.stringify(record);
+    if (utf8Bytes(json) <= maxBytes) return json;
   }
   const minimal = JSON.stringify({
-    reason: cut(info.reason, 64),
+    reason: cutToBytes(info.reason, 64),
     messageId: info.messageId,
     truncated: true,
   });

@@ -1,4 +1,4 @@
-import type { Duration, QueueDriver, QueueInfo, ReceivedMessage } from '@glasswork/core';
+import type { DeadLetterInfo, Duration, QueueDriver, QueueInfo, ReceivedMessage } from '@glasswork/core';
 
 /**
  * What the driver needs of an SQS client: an `SQSClient` from `@aws-sdk/client-sqs` (v3) fits, and so
@@ -85,6 +85,9 @@ export interface SqsDriver extends QueueDriver {
     queue: string,
     options: Parameters<NonNullable<QueueDriver['receive']>>[1],
   ): Promise<SqsReceivedMessage[]>;
+  ack(queue: string, messages: readonly ReceivedMessage[]): Promise<void>;
+  release(queue: string, message: ReceivedMessage, delaySeconds: number): Promise<void>;
+  deadLetter(queue: string, message: ReceivedMessage, info: DeadLetterInfo): Promise<void>;
   /** Sets the visibility of received messages to `seconds` from now (heartbeats); returns those that failed. */
   extendVisibility(
     queue: string,
