@@ -36,14 +36,14 @@ describe('the suite catches broken drivers', () => {
 
   it('a driver whose release ignores the delay fails the retry and defer tests', async () => {
     const failed = await failures({}, (mock) => ({
-      release: (queue, message) => mock.release(queue, message, 0),
+      release: (queue, message) => mock.release!(queue, message, 0),
     }));
     expect(failed).toEqual(expect.arrayContaining(['retry', 'defer']));
   });
 
   it('a driver that drops dead letters fails the dead-letter tests', async () => {
     const failed = await failures({}, (mock) => ({
-      deadLetter: (queue, message) => mock.ack(queue, [message]),
+      deadLetter: (queue, message) => mock.ack!(queue, [message]),
     }));
     expect(failed).toEqual(expect.arrayContaining(['dead-letter', 'retries exhausted']));
   });

@@ -24,7 +24,11 @@ queueDriverTestSuite(
       queues: { standard: standard.url, fifo: fifo.url },
       async deadLetters(queue) {
         const out = await sqs.client.send(
-          new ReceiveMessageCommand({ QueueUrl: dlqs.get(queue), MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
+          new ReceiveMessageCommand({
+            QueueUrl: dlqs.get(queue),
+            MaxNumberOfMessages: 10,
+            MessageAttributeNames: ['All'],
+          }),
         );
         return (out.Messages ?? []).map((m) => ({
           body: m.Body ?? '',
@@ -36,8 +40,14 @@ queueDriverTestSuite(
   },
   {
     name: 'sqs on fauxqs',
-    advance: (ms) => sleep(ms),
-    capabilities: { maxBatchSize: 10, maxBatchBytes: 1_048_576, maxDelaySeconds: 900, fifo: true, fifoDelay: false },
+    advance: async (ms) => void (await sleep(ms)),
+    capabilities: {
+      maxBatchSize: 10,
+      maxBatchBytes: 1_048_576,
+      maxDelaySeconds: 900,
+      fifo: true,
+      fifoDelay: false,
+    },
     visibilityTimeoutMs: 1000,
   },
 );
