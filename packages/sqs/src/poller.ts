@@ -303,9 +303,8 @@ export function createPoller(options: PollerOptions): Poller {
     }
   }
 
-  const onSignal = (signal: NodeJS.Signals) => {
-    void stop(`received ${signal}`);
-  };
+  const onTerm = () => void stop('received SIGTERM');
+  const onInt = () => void stop('received SIGINT');
   const handleSignals = options.handleSignals ?? true;
 
   async function start(): Promise<void> {
@@ -322,8 +321,8 @@ export function createPoller(options: PollerOptions): Poller {
     if ((state as State) !== 'starting') return;
     state = 'running';
     if (handleSignals) {
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onTerm);
+      process.once('SIGINT', onInt);
     }
     const beats = queues.map((q) => q.heartbeatMs).filter((ms): ms is number => ms !== undefined);
     if (beats.length > 0) {
@@ -338,8 +337,8 @@ export function createPoller(options: PollerOptions): Poller {
       const wasRunning = state === 'running';
       state = 'stopping';
       if (handleSignals) {
-        process.removeListener('SIGTERM', onSignal);
-        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onTerm);
+        process.removeListener('SIGINT', onInt);
       }
       if (wasRunning) {
         await worker.emit('stopping', { reason });
