@@ -46,7 +46,8 @@ async function deadLetters(queue: TestQueue) {
   }));
 }
 
-describe('the outcome table, end to end through the poller on fauxqs', () => {
+// Each test has its own queues and poller, so they run concurrently (most of their time is retry delays).
+describe.concurrent('the outcome table, end to end through the poller on fauxqs', () => {
   it('ack: a job whose handler returns is deleted', async () => {
     const rec = recorder();
     const worker = createWorker({ plugins: [rec.plugin] }).handle(job, () => 'done');
