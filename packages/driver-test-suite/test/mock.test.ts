@@ -1,3 +1,4 @@
+import type { MockDriver } from '@glasswork/mock';
 import { mockDriver } from '@glasswork/mock';
 import { describe, expect, it } from 'vitest';
 import { queueDriverTestSuite } from '../src/index.ts';
@@ -16,7 +17,7 @@ queueDriverTestSuite(
   },
   {
     name: 'mock',
-    advance: (ms, driver) => (driver as ReturnType<typeof mockDriver>).advance(ms),
+    advance: (ms, driver) => (driver as MockDriver).advance(ms),
     capabilities: { maxBatchSize: 10, fifo: true, fifoDelay: false, maxDelaySeconds: 900 },
   },
 );
