@@ -1,15 +1,9 @@
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { queueDriverTestSuite } from '@glasswork/driver-test-suite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_ATTRIBUTE, sqsDriver } from '../src/index.ts';
-import type { Sqs } from './helpers.ts';
-import { sleep, startSqs } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { sqsDriver } from '../src/index.ts';
+import { sleep, useSqs } from './helpers.ts';
 
-let sqs: Sqs;
-beforeAll(async () => {
-  sqs = await startSqs();
-});
-afterAll(() => sqs.close());
+const sqs = useSqs();
 
 // Each test gets its own queues (each with a dead-letter queue), so the tests run concurrently.
 queueDriverTestSuite(
@@ -22,19 +16,11 @@ queueDriverTestSuite(
     return {
       driver,
       queues: { standard: standard.url, fifo: fifo.url },
-      async deadLetters(queue) {
-        const out = await sqs.client.send(
-          new ReceiveMessageCommand({
-            QueueUrl: dlqs.get(queue),
-            MaxNumberOfMessages: 10,
-            MessageAttributeNames: ['All'],
-          }),
-        );
-        return (out.Messages ?? []).map((m) => ({
-          body: m.Body ?? '',
-          reason: JSON.parse(m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTE]?.StringValue ?? '{}').reason,
-        }));
-      },
+      deadLetters: async (queue) =>
+        (await sqs.peek(dlqs.get(queue) as string)).map((m) => ({
+          body: m.body,
+          reason: m.deadLetter?.reason,
+        })),
       close: () => driver.close(),
     };
   },

@@ -1,7 +1,7 @@
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { DeadLetterInfo } from '@glasswork/core';
 import { ConfigurationError, createClient, defineJob, JOB_NAME_ATTRIBUTE, utf8Bytes } from '@glasswork/core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   DEAD_LETTER_ATTRIBUTE,
   DeadLetterError,
@@ -12,14 +12,9 @@ import {
   SqsError,
   sqsDriver,
 } from '../src/index.ts';
-import type { Sqs } from './helpers.ts';
-import { sleep, sqsFault, startSqs, wrapClient } from './helpers.ts';
+import { sleep, sqsFault, useSqs, wrapClient } from './helpers.ts';
 
-let sqs: Sqs;
-beforeAll(async () => {
-  sqs = await startSqs();
-});
-afterAll(() => sqs.close());
+const sqs = useSqs();
 
 const note = defineJob<{ n: number }>({ name: 'note' });
 
@@ -38,20 +33,10 @@ function info(overrides: Partial<DeadLetterInfo> = {}): DeadLetterInfo {
 }
 
 async function readDeadLetters(url: string) {
-  const out = await sqs.client.send(
-    new ReceiveMessageCommand({
-      QueueUrl: url,
-      MaxNumberOfMessages: 10,
-      MessageAttributeNames: ['All'],
-      MessageSystemAttributeNames: ['MessageGroupId', 'MessageDeduplicationId'],
-    }),
-  );
-  return (out.Messages ?? []).map((m) => ({
-    body: m.Body,
-    attributeNames: Object.keys(m.MessageAttributes ?? {}),
-    info: JSON.parse(m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTE]?.StringValue ?? 'null'),
-    group: m.Attributes?.MessageGroupId,
-    dedupe: m.Attributes?.MessageDeduplicationId,
+  return (await sqs.peek(url)).map((m) => ({
+    ...m,
+    attributeNames: Object.keys(m.attributes),
+    info: m.deadLetter,
   }));
 }
 

@@ -1,7 +1,9 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { FauxqsServer } from 'fauxqs';
 import { startFauxqs } from 'fauxqs';
+import { afterAll, beforeAll } from 'vitest';
 import type { SqsClientLike } from '../src/index.ts';
+import { DEAD_LETTER_ATTRIBUTE } from '../src/index.ts';
 
 export interface TestQueue {
   readonly name: string;
@@ -19,15 +21,43 @@ export interface QueueSpec {
   readonly dlqAttributes?: Record<string, string>;
 }
 
+/** A message as a plain receive sees it, with the dead-letter attribute parsed. */
+export interface Peeked {
+  readonly body: string;
+  readonly attributes: Record<string, string>;
+  readonly group: string | undefined;
+  readonly dedupe: string | undefined;
+  readonly deadLetter: any;
+}
+
 /** An in-process fauxqs with an SDK client pointed at it. */
 export interface Sqs {
   readonly server: FauxqsServer;
   readonly endpoint: string;
   readonly client: SQSClient;
   queue(prefix: string, spec?: QueueSpec): TestQueue;
+  /** Receives up to ten messages with every attribute (they stay in flight for the queue's timeout). */
+  peek(url: string): Promise<Peeked[]>;
   /** Messages a queue holds, in any state. */
   count(name: string): number;
+  /** Stops `poller` (if still running) before the emulator closes. */
+  track<T extends { stop(): Promise<void> }>(poller: T): T;
   close(): Promise<void>;
+}
+
+/** Starts fauxqs before this file's tests and stops it (and the tracked pollers) after them. */
+export function useSqs(): Sqs {
+  let current: Sqs | undefined;
+  beforeAll(async () => {
+    current = await startSqs();
+  });
+  afterAll(() => current?.close());
+  return new Proxy({} as Sqs, {
+    get: (_target, key) => {
+      if (!current) throw new Error('fauxqs is not started yet: use it inside a test');
+      return Reflect.get(current, key);
+    },
+  });
 }
 
 let sequence = 0;
@@ -40,10 +70,15 @@ export async function startSqs(): Promise<Sqs> {
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
+  const pollers: { stop(): Promise<void> }[] = [];
   return {
     server,
     endpoint,
     client,
+    track(poller) {
+      pollers.push(poller);
+      return poller;
+    },
     queue(prefix, spec = {}) {
       const suffix = spec.fifo ? '.fifo' : '';
       const base = `${prefix}-${++sequence}`;
@@ -67,12 +102,35 @@ export async function startSqs(): Promise<Sqs> {
       const created = server.createQueue(`${base}${suffix}`, { attributes });
       return { name: created.queueName, url: created.queueUrl, arn: created.queueArn, dlq };
     },
+    async peek(url) {
+      const out = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: 10,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['MessageGroupId', 'MessageDeduplicationId'],
+        }),
+      );
+      return (out.Messages ?? []).map((m) => {
+        const attributes = Object.fromEntries(
+          Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']),
+        );
+        return {
+          body: m.Body ?? '',
+          attributes,
+          group: m.Attributes?.MessageGroupId,
+          dedupe: m.Attributes?.MessageDeduplicationId,
+          deadLetter: JSON.parse(attributes[DEAD_LETTER_ATTRIBUTE] ?? 'null'),
+        };
+      });
+    },
     count(name) {
       const q = server.inspectQueue(name);
       if (!q) throw new Error(`no queue ${name}`);
       return q.messages.ready.length + q.messages.delayed.length + q.messages.inflight.length;
     },
     async close() {
+      await Promise.all(pollers.map((p) => p.stop()));
       client.destroy();
       await server.stop();
     },

@@ -1,22 +1,13 @@
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Worker } from '@glasswork/core';
 import { createClient, createWorker, defineJob, definePlugin, PermanentJobError } from '@glasswork/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Poller } from '../src/index.ts';
+import { describe, expect, it } from 'vitest';
 import { createPoller, DEAD_LETTER_ATTRIBUTE, sqsDriver } from '../src/index.ts';
-import type { QueueSpec, Sqs, TestQueue } from './helpers.ts';
-import { eventually, startSqs } from './helpers.ts';
+import type { QueueSpec, TestQueue } from './helpers.ts';
+import { eventually, useSqs } from './helpers.ts';
 import { recorder } from './recorder.ts';
 
-let sqs: Sqs;
-const pollers: Poller[] = [];
-beforeAll(async () => {
-  sqs = await startSqs();
-});
-afterAll(async () => {
-  await Promise.all(pollers.map((p) => p.stop()));
-  await sqs.close();
-});
+const sqs = useSqs();
 
 const job = defineJob<{ n: number; group?: string }>({ name: 'work', group: (p) => p.group ?? '' });
 
@@ -26,23 +17,16 @@ async function setup(worker: Worker<any>, spec: QueueSpec = {}) {
   const driver = sqsDriver({ client: sqs.client, endpoint: sqs.endpoint, queues: { work: queue.url } });
   const client = createClient({ driver, defaultQueue: 'work' });
   const poller = createPoller({ worker, driver, queue: 'work', waitTime: '1s', handleSignals: false });
-  pollers.push(poller);
+  sqs.track(poller);
   await poller.start();
   return { queue, client, poller };
 }
 
 async function deadLetters(queue: TestQueue) {
-  const out = await sqs.client.send(
-    new ReceiveMessageCommand({
-      QueueUrl: queue.dlq!.url,
-      MaxNumberOfMessages: 10,
-      MessageAttributeNames: ['All'],
-    }),
-  );
-  return (out.Messages ?? []).map((m) => ({
-    body: m.Body,
-    attributes: Object.keys(m.MessageAttributes ?? {}),
-    info: JSON.parse(m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTE]?.StringValue ?? 'null'),
+  return (await sqs.peek(queue.dlq!.url)).map((m) => ({
+    body: m.body,
+    attributes: Object.keys(m.attributes),
+    info: m.deadLetter,
   }));
 }
 

@@ -1,5 +1,5 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import type { Worker } from '@glasswork/core';
+import type { Client, Worker } from '@glasswork/core';
 import {
   ConfigurationError,
   createClient,
@@ -7,22 +7,13 @@ import {
   defineJob,
   MAX_VISIBILITY_SECONDS,
 } from '@glasswork/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Poller, PollerOptions } from '../src/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { PollerOptions } from '../src/index.ts';
 import { createPoller, sqsDriver } from '../src/index.ts';
-import type { Sqs } from './helpers.ts';
-import { eventually, sleep, sqsFault, startSqs, wrapClient } from './helpers.ts';
+import { eventually, sleep, sqsFault, useSqs, wrapClient } from './helpers.ts';
 import { recorder } from './recorder.ts';
 
-let sqs: Sqs;
-const pollers: Poller[] = [];
-beforeAll(async () => {
-  sqs = await startSqs();
-});
-afterAll(async () => {
-  await Promise.all(pollers.map((p) => p.stop()));
-  await sqs.close();
-});
+const sqs = useSqs();
 
 const job = defineJob<{ n: number; ms?: number }>({ name: 'work' });
 
@@ -45,8 +36,31 @@ function poll(
     driver,
     queue: 'work',
   });
-  pollers.push(poller);
+  sqs.track(poller);
   return { queue, client, poller, driver };
+}
+
+/**
+ * Two queues sharing one slot: both receive loops fetch a message whenever the slot frees, so one message
+ * waits for the slot while the other runs.
+ */
+async function twoQueuesOneSlot(worker: Worker<any>, fill: (client: Client) => Promise<unknown>) {
+  const a = sqs.queue('two-a', { maxReceiveCount: 10 });
+  const b = sqs.queue('two-b', { maxReceiveCount: 10 });
+  const driver = sqsDriver({ client: sqs.client, endpoint: sqs.endpoint, queues: { a: a.url, b: b.url } });
+  await fill(createClient({ driver }));
+  const poller = sqs.track(
+    createPoller({
+      worker,
+      driver,
+      queues: ['a', 'b'],
+      concurrency: 1,
+      waitTime: '1s',
+      handleSignals: false,
+    }),
+  );
+  await poller.start();
+  return { a, b, poller };
 }
 
 /** A handler that tracks how many run at once. */
@@ -123,8 +137,7 @@ describe('createPoller', () => {
   });
 
   it('counts a handler that outlived its timeout against concurrency while messages wait for a slot', async () => {
-    // Two queues and one slot: both receive loops fetch a message whenever the slot frees, so one message
-    // always waits for the slot while a timed-out handler is still running.
+    // A message always waits for the slot while a timed-out handler is still running.
     let running = 0;
     let max = 0;
     const slow = defineJob<{ n: number }>({ name: 'slow' });
@@ -138,23 +151,11 @@ describe('createPoller', () => {
       },
       { timeout: '50ms', retry: { maxAttempts: 1, dead: false } },
     );
-    const a = sqs.queue('slot-a', { maxReceiveCount: 10 });
-    const b = sqs.queue('slot-b', { maxReceiveCount: 10 });
-    const driver = sqsDriver({ client: sqs.client, endpoint: sqs.endpoint, queues: { a: a.url, b: b.url } });
-    const client = createClient({ driver });
-    for (const queue of ['a', 'b']) {
-      await client.enqueueMany([1, 2, 3].map((n) => ({ job: slow, payload: { n }, options: { queue } })));
-    }
-    const poller = createPoller({
-      worker,
-      driver,
-      queues: ['a', 'b'],
-      concurrency: 1,
-      waitTime: '1s',
-      handleSignals: false,
+    const { poller } = await twoQueuesOneSlot(worker, async (client) => {
+      for (const queue of ['a', 'b']) {
+        await client.enqueueMany([1, 2, 3].map((n) => ({ job: slow, payload: { n }, options: { queue } })));
+      }
     });
-    pollers.push(poller);
-    await poller.start();
     await eventually(() => poller.stats.outcomes.discard === 6);
     expect(max).toBe(1);
   });
@@ -317,22 +318,10 @@ describe('stopping', () => {
   it('hands back messages that had not started, visible again at once', async () => {
     const rec = recorder();
     const worker = createWorker({ plugins: [rec.plugin] }).handle(job, () => sleep(500));
-    const a = sqs.queue('stop-a', { maxReceiveCount: 10 });
-    const b = sqs.queue('stop-b', { maxReceiveCount: 10 });
-    const driver = sqsDriver({ client: sqs.client, endpoint: sqs.endpoint, queues: { a: a.url, b: b.url } });
-    const client = createClient({ driver });
-    await client.enqueue(job, { n: 1 }, { queue: 'a' });
-    await client.enqueue(job, { n: 2 }, { queue: 'b' });
-    // One slot for two queues: both receive one message at once, so one of them waits for the slot.
-    const poller = createPoller({
-      worker,
-      driver,
-      queues: ['a', 'b'],
-      concurrency: 1,
-      waitTime: '1s',
-      handleSignals: false,
+    const { a, b, poller } = await twoQueuesOneSlot(worker, async (client) => {
+      await client.enqueue(job, { n: 1 }, { queue: 'a' });
+      await client.enqueue(job, { n: 2 }, { queue: 'b' });
     });
-    await poller.start();
     await eventually(() => rec.of('start').length === 1 && poller.stats.received === 2);
     await poller.stop();
     expect(rec.of('start')).toHaveLength(1);

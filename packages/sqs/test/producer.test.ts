@@ -1,4 +1,3 @@
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { OutgoingMessage } from '@glasswork/core';
 import {
   ConfigurationError,
@@ -10,43 +9,21 @@ import {
   messageBytes,
   PayloadTooLargeError,
 } from '@glasswork/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqsError, sendBatch, sqsDriver } from '../src/index.ts';
-import type { Sqs } from './helpers.ts';
-import { startSqs, wrapClient } from './helpers.ts';
+import type { Peeked } from './helpers.ts';
+import { useSqs, wrapClient } from './helpers.ts';
 
-let sqs: Sqs;
-beforeAll(async () => {
-  sqs = await startSqs();
-});
-afterAll(() => sqs.close());
+const sqs = useSqs();
 
 const note = defineJob<{ n: number; text?: string }>({ name: 'note' });
 const ordered = defineJob<{ n: number; group: string }>({ name: 'ordered', group: (p) => p.group });
 
 async function receiveAll(url: string, expected: number) {
-  const bodies: { body: string; attributes: Record<string, string>; group?: string; dedupe?: string }[] = [];
-  for (let round = 0; round < 50 && bodies.length < expected; round++) {
-    const out = await sqs.client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: url,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ['All'],
-        MessageSystemAttributeNames: ['MessageGroupId', 'MessageDeduplicationId'],
-      }),
-    );
-    for (const m of out.Messages ?? []) {
-      bodies.push({
-        body: m.Body ?? '',
-        attributes: Object.fromEntries(
-          Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']),
-        ),
-        group: m.Attributes?.MessageGroupId,
-        dedupe: m.Attributes?.MessageDeduplicationId,
-      });
-    }
-  }
-  return bodies;
+  const messages: Peeked[] = [];
+  for (let round = 0; round < 50 && messages.length < expected; round++)
+    messages.push(...(await sqs.peek(url)));
+  return messages;
 }
 
 function outgoing(id: string, group?: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage {

@@ -1,14 +1,9 @@
 import { createClient, createWorker, defineJob } from '@glasswork/core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createPoller, sqsDriver } from '../src/index.ts';
-import type { Sqs } from './helpers.ts';
-import { eventually, startSqs, wrapClient } from './helpers.ts';
+import { eventually, useSqs, wrapClient } from './helpers.ts';
 
-let sqs: Sqs;
-beforeAll(async () => {
-  sqs = await startSqs();
-});
-afterAll(() => sqs.close());
+const sqs = useSqs();
 
 it('10,000 jobs through enqueueMany and the poller: every id exactly once, in 1,000 send requests', async () => {
   const job = defineJob<{ n: number }>({ name: 'count' });
