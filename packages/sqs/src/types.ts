@@ -1,4 +1,12 @@
-import type { DeadLetterInfo, Duration, QueueDriver, QueueInfo, ReceivedMessage } from '@glasswork/core';
+import type {
+  DeadLetterInfo,
+  Duration,
+  OutgoingMessage,
+  QueueDriver,
+  QueueInfo,
+  ReceivedMessage,
+  SendResult,
+} from '@glasswork/core';
 
 /**
  * What the driver needs of an SQS client: an `SQSClient` from `@aws-sdk/client-sqs` (v3) fits, and so
@@ -71,28 +79,48 @@ export interface SqsReceivedMessage extends ReceivedMessage {
 }
 
 /** The SQS driver: a `QueueDriver` plus what the poller and the Lambda adapter use. */
+/**
+ * The SQS driver: a `QueueDriver` plus what the poller and the Lambda adapter use. Each method names the
+ * IAM actions it needs (KMS-encrypted queues also need `kms:GenerateDataKey` to send, `kms:Decrypt` to receive).
+ */
 export interface SqsDriver extends QueueDriver {
   readonly name: 'sqs';
   /** The SQS client (created on first use unless one was given). */
   client(): SqsClientLike;
-  /** The URL of a queue name, URL or ARN. */
+  /** The URL of a queue name, URL or ARN. IAM: `sqs:GetQueueUrl` for names. */
   queueUrl(queue: string): Promise<string>;
-  /** The queue's attributes (cached; a failed lookup is not). */
+  /** The queue's attributes (cached; a failed lookup is not). IAM: `sqs:GetQueueAttributes`. */
   describeQueue(queue: string): Promise<SqsQueueInfo>;
-  /** Where the queue's dead jobs go; `undefined` when `deadLetter: false`. Throws when there is none. */
+  /**
+   * Where the queue's dead jobs go; `undefined` when `deadLetter: false`; a `ConfigurationError` when there
+   * is none. IAM: `sqs:GetQueueAttributes` on the queue and its dead-letter queue.
+   */
   deadLetterTarget(queue: string): Promise<DeadLetterTarget | undefined>;
+  /** One batch with SendMessageBatch. IAM: `sqs:SendMessage` (and `sqs:GetQueueAttributes` via `describeQueue`). */
+  send(queue: string, messages: readonly OutgoingMessage[]): Promise<SendResult[]>;
+  /** A long poll. IAM: `sqs:ReceiveMessage`. */
   receive(
     queue: string,
     options: Parameters<NonNullable<QueueDriver['receive']>>[1],
   ): Promise<SqsReceivedMessage[]>;
+  /** Deletes, ten to a DeleteMessageBatch. IAM: `sqs:DeleteMessage`. */
   ack(queue: string, messages: readonly ReceivedMessage[]): Promise<void>;
+  /** Visible again after `delaySeconds`. IAM: `sqs:ChangeMessageVisibility`. */
   release(queue: string, message: ReceivedMessage, delaySeconds: number): Promise<void>;
+  /**
+   * Copies the message to the dead-letter queue with the reason, then deletes it (only deletes with
+   * `deadLetter: false`). IAM: `sqs:SendMessage` on the dead-letter queue, `sqs:DeleteMessage` on the queue.
+   */
   deadLetter(queue: string, message: ReceivedMessage, info: DeadLetterInfo): Promise<void>;
-  /** Sets the visibility of received messages to `seconds` from now (heartbeats); returns those that failed. */
+  /**
+   * Sets the visibility of received messages to `seconds` from now (heartbeats); returns those that failed.
+   * IAM: `sqs:ChangeMessageVisibility`.
+   */
   extendVisibility(
     queue: string,
     messages: readonly ReceivedMessage[],
     seconds: number,
   ): Promise<{ message: ReceivedMessage; error: Error }[]>;
+  /** Sends pending deletes, and destroys the client if the driver created it. */
   close(): Promise<void>;
 }

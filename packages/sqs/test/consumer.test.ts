@@ -146,12 +146,10 @@ describe('receive', () => {
     const queue = sqs.queue('abort');
     const driver = sqsDriver({ client: sqs.client, endpoint: sqs.endpoint });
     const controller = new AbortController();
-    const started = Date.now();
     setTimeout(() => controller.abort(), 100);
     await expect(
       driver.receive(queue.url, { maxMessages: 1, waitTimeMs: 20_000, signal: controller.signal }),
-    ).rejects.toThrow();
-    expect(Date.now() - started).toBeLessThan(10_000);
+    ).rejects.toThrow(); // a 20 s poll: without the abort, past the test's timeout
   });
 });
 

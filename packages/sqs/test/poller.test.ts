@@ -306,9 +306,8 @@ describe('stopping', () => {
     await client.enqueue(job, { n: 1 });
     await poller.start();
     await eventually(() => rec.of('start').length === 1);
-    const started = Date.now();
+    // Without the abort the handler never settles, and stop() would wait past the test's timeout.
     await poller.stop();
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(rec.of('retry')[0]?.detail.error.message).toContain('grace period');
     const inflight = sqs.server.inspectQueue(queue.name)?.messages.inflight ?? [];
     expect(inflight).toHaveLength(1);
