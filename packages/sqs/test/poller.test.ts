@@ -177,6 +177,37 @@ describe('createPoller', () => {
     expect(rec.of('receiveError')).toEqual([]);
   });
 
+  it('lets a heartbeat in flight land before it applies an outcome, so the heartbeat cannot undo a retry delay', async () => {
+    const rec = recorder();
+    // Heartbeats reach SQS 400 ms after they are sent; the job fails while one is on its way.
+    const slowBeats = wrapClient(sqs.client, (call, forward) =>
+      call.command === 'ChangeMessageVisibilityBatch' ? sleep(400).then(() => forward()) : undefined,
+    );
+    const worker = createWorker({ plugins: [rec.plugin] }).handle(
+      job,
+      async (_p, ctx) => {
+        if (ctx.attempt > 1) return;
+        await sleep(500);
+        throw new Error('fails after a heartbeat was sent');
+      },
+      { retry: { maxAttempts: 3, backoff: '1s' } },
+    );
+    const { client, poller, queue } = poll(worker, {
+      client: slowBeats,
+      visibilityTimeout: '5s',
+      heartbeat: '200ms',
+    });
+    await client.enqueue(job, { n: 1 });
+    await poller.start();
+    await eventually(() => rec.of('retry').length === 1);
+    const retriedAt = rec.of('retry')[0]!.at;
+    await sleep(500); // a heartbeat that was not waited for would land now and set 5 s again
+    const [inflight] = sqs.server.inspectQueue(queue.name)?.messages.inflight ?? [];
+    expect(slowBeats.count('ChangeMessageVisibilityBatch')).toBeGreaterThanOrEqual(1);
+    expect(inflight!.visibilityDeadline).toBeLessThanOrEqual(retriedAt + 1000);
+    await eventually(() => rec.of('success').length === 1);
+  });
+
   it('passes the delivery facts the worker’s rules read', async () => {
     const rec = recorder();
     const worker = createWorker({ plugins: [rec.plugin] }).handle(job, () => {});
