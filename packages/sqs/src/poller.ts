@@ -1,0 +1,381 @@
+import { setMaxListeners } from 'node:events';
+import type { Duration, OutcomeType, RunOptions, Worker } from '@glasswork/core';
+import {
+  applyOutcome,
+  ConfigurationError,
+  MAX_VISIBILITY_SECONDS,
+  parseDuration,
+  processBatch,
+  TransientJobError,
+  visibilitySeconds,
+} from '@glasswork/core';
+import { backoff, sleep } from './api.ts';
+import { sqsDriver } from './driver.ts';
+import { createSlots } from './slots.ts';
+import type { SqsDriver, SqsDriverOptions, SqsReceivedMessage } from './types.ts';
+
+export interface PollerOptions
+  extends Pick<SqsDriverOptions, 'client' | 'region' | 'endpoint' | 'deadLetter'> {
+  /** The worker whose handlers run the jobs. */
+  worker: Worker<any>;
+  /** The queue to poll (a name your jobs use, a URL or an ARN). */
+  queue?: string;
+  /** Several queues to poll; they share `concurrency`. */
+  queues?: readonly string[];
+  /** The driver to use (its queue map, dead-letter settings and client); else one is made from the options here. */
+  driver?: SqsDriver;
+  /** Jobs running at once, across all queues and receives. @default 10 */
+  concurrency?: number;
+  /** Messages per ReceiveMessage, 1 to 10. @default 10 */
+  batchSize?: number;
+  /** Visibility timeout of received messages. @default the queue's VisibilityTimeout */
+  visibilityTimeout?: Duration;
+  /**
+   * How often the visibility of messages still being worked on is extended (back to the visibility
+   * timeout), up to SQS's 12 hours; `false` to never extend, in which case a job must finish within the
+   * visibility timeout. @default a third of the visibility timeout
+   */
+  heartbeat?: Duration | false;
+  /** Long-poll wait of each receive, up to 20 s. @default '20s' */
+  waitTime?: Duration;
+  /** On stop, how long running jobs may take to finish before their signals abort them. @default '30s' */
+  gracePeriod?: Duration;
+  /** Stop on SIGTERM and SIGINT. @default true */
+  handleSignals?: boolean;
+}
+
+/** What a poller has done so far. */
+export interface PollerStats {
+  readonly received: number;
+  /** Outcomes applied, by type. */
+  readonly outcomes: Readonly<Record<OutcomeType, number>>;
+  /** Messages received and not yet done (running, waiting for their turn, or being applied). */
+  readonly inFlight: number;
+}
+
+export interface Poller {
+  /** Checks the queues (dead-letter queue, visibility) and starts receiving. Rejects on a setup problem. */
+  start(): Promise<void>;
+  /**
+   * Stops receiving, lets running jobs finish within the grace period (then aborts their signals), hands
+   * back messages that had not started (visible again at once), and resolves when every outcome is applied.
+   */
+  stop(reason?: string): Promise<void>;
+  /** Resolves once the poller has stopped (by `stop()` or a signal). */
+  readonly stopped: Promise<void>;
+  readonly stats: PollerStats;
+}
+
+interface QueueContext {
+  readonly name: string;
+  readonly fifo: boolean;
+  readonly visibilityMs: number;
+  readonly requestVisibilityMs: number | undefined;
+  readonly heartbeatMs: number | undefined;
+}
+
+interface Tracked {
+  readonly queue: QueueContext;
+  lastBeat: number;
+  beat: Promise<void> | undefined;
+}
+
+/** Before a job starts without heartbeats, at least this much visibility must be left beyond its timeout. */
+const START_MARGIN_MS = 1000;
+
+/**
+ * A long-running SQS consumer for ECS, EC2 or Kubernetes: receives from its queues, keeps `concurrency`
+ * jobs running through the worker, applies every outcome (deletes in batches, visibility for retries and
+ * deferrals, the dead-letter queue), extends the visibility of long jobs, and shuts down cleanly.
+ * It reports problems as the worker's `receiveError` events; it has no logger of its own.
+ */
+export function createPoller(options: PollerOptions): Poller {
+  const { worker } = options;
+  if (!worker || typeof worker.run !== 'function') {
+    throw new ConfigurationError('createPoller needs a worker: pass worker: createWorker().handle(...)');
+  }
+  const names = options.queues ?? (options.queue === undefined ? [] : [options.queue]);
+  if (names.length === 0 || (options.queue !== undefined && options.queues !== undefined)) {
+    throw new ConfigurationError('createPoller needs queue: "name" or queues: ["a", "b"] (one of them)');
+  }
+  const concurrency = options.concurrency ?? 10;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ConfigurationError(`createPoller: concurrency must be a whole number >= 1, got ${concurrency}`);
+  }
+  const batchSize = options.batchSize ?? 10;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) {
+    throw new ConfigurationError(`createPoller: batchSize must be 1 to 10 (SQS's limit), got ${batchSize}`);
+  }
+  const waitTimeMs = parseDuration(options.waitTime ?? '20s');
+  if (waitTimeMs > 20_000)
+    throw new ConfigurationError('createPoller: waitTime is at most 20s (SQS long polling)');
+  const graceMs = parseDuration(options.gracePeriod ?? '30s');
+  const requestVisibilityMs =
+    options.visibilityTimeout === undefined ? undefined : parseDuration(options.visibilityTimeout);
+  if (requestVisibilityMs !== undefined && (requestVisibilityMs < 1000 || requestVisibilityMs > 43_200_000)) {
+    throw new ConfigurationError('createPoller: visibilityTimeout must be between 1s and 12h');
+  }
+  const ownDriver = !options.driver;
+  const driver =
+    options.driver ??
+    sqsDriver({
+      ...(options.client ? { client: options.client } : {}),
+      ...(options.region === undefined ? {} : { region: options.region }),
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      ...(options.deadLetter === undefined ? {} : { deadLetter: options.deadLetter }),
+    });
+
+  type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+  let state: State = 'idle';
+  let loops: Promise<void>[] = [];
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  let stopping: Promise<void> | undefined;
+  const receiveAbort = new AbortController();
+  const jobsAbort = new AbortController();
+  // Every running handler listens on this signal; there may be many more than the default warning level.
+  setMaxListeners(0, jobsAbort.signal);
+  const slots = createSlots(concurrency);
+  const tracked = new Map<SqsReceivedMessage, Tracked>();
+  let held = 0;
+  let unapplied = 0;
+  let received = 0;
+  const outcomes: Record<OutcomeType, number> = { ack: 0, retry: 0, defer: 0, dead: 0, discard: 0 };
+  const wake: (() => void)[] = [];
+  const notify = () => {
+    for (const resolve of wake.splice(0)) resolve();
+  };
+  const changed = () => new Promise<void>((resolve) => wake.push(resolve));
+  async function until(done: () => boolean): Promise<void> {
+    while (!done()) await changed();
+  }
+  let resolveStopped: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+
+  const report = (error: unknown, queue?: string) => {
+    worker.emit('receiveError', { error, queue }).catch(() => {});
+  };
+
+  async function prepare(name: string): Promise<QueueContext> {
+    const info = await driver.describeQueue(name);
+    await driver.deadLetterTarget(name);
+    const visibilityMs = requestVisibilityMs ?? info.visibilityTimeoutSeconds * 1000;
+    const heartbeatMs =
+      options.heartbeat === false
+        ? undefined
+        : options.heartbeat === undefined
+          ? Math.max(200, Math.floor(visibilityMs / 3))
+          : parseDuration(options.heartbeat);
+    if (heartbeatMs !== undefined && heartbeatMs >= visibilityMs) {
+      throw new ConfigurationError(
+        `createPoller: heartbeat (${heartbeatMs}ms) must be shorter than the visibility timeout of "${name}" (${visibilityMs}ms)`,
+      );
+    }
+    if (heartbeatMs === undefined) {
+      for (const job of worker.jobs()) {
+        const timeout = worker.timeoutOf(job.name);
+        if (timeout !== undefined && timeout + START_MARGIN_MS >= visibilityMs) {
+          throw new ConfigurationError(
+            `Job "${job.name}" may run ${timeout}ms but messages of "${name}" stay invisible for ${visibilityMs}ms and heartbeat is off: ` +
+              'raise visibilityTimeout or turn the heartbeat on',
+          );
+        }
+      }
+    }
+    return { name, fifo: info.fifo, visibilityMs, requestVisibilityMs, heartbeatMs };
+  }
+
+  function runOptions(queue: QueueContext): RunOptions | undefined {
+    if (state !== 'running') return { defer: { delayMs: 0, reason: 'the poller is stopping' } };
+    return queue.heartbeatMs === undefined ? { startMargin: START_MARGIN_MS } : undefined;
+  }
+
+  function dispatch(queue: QueueContext, messages: readonly SqsReceivedMessage[]): void {
+    received += messages.length;
+    held += messages.length;
+    unapplied += messages.length;
+    const deliveries = messages.map((message) => {
+      const delivery: SqsReceivedMessage = {
+        ...message,
+        signal: jobsAbort.signal,
+        // With heartbeats the visibility keeps moving; the hard end is SQS's 12 hours from the receive.
+        deadline:
+          queue.heartbeatMs === undefined
+            ? message.deadline
+            : (message.receivedAt ?? Date.now()) + (MAX_VISIBILITY_SECONDS - 5) * 1000,
+      };
+      tracked.set(delivery, { queue, lastBeat: message.receivedAt ?? Date.now(), beat: undefined });
+      return delivery;
+    });
+    processBatch(worker, deliveries, {
+      fifo: queue.fifo,
+      concurrency: slots.limit,
+      runOptions: () => runOptions(queue),
+      async apply(delivery, _outcome, result) {
+        const entry = tracked.get(delivery);
+        tracked.delete(delivery);
+        slots.hold(result.finished);
+        try {
+          // A heartbeat already on its way must land first, or it would undo a release.
+          await entry?.beat;
+          const applied = await applyOutcome(driver, queue.name, delivery, result, {
+            onError: (error) => report(error, queue.name),
+          });
+          outcomes[applied.type]++;
+          return applied;
+        } finally {
+          unapplied--;
+          notify();
+          result.finished.then(() => {
+            held--;
+            notify();
+          });
+        }
+      },
+    }).catch((error) => report(error, queue.name));
+  }
+
+  async function receiveLoop(queue: QueueContext): Promise<void> {
+    let failures = 0;
+    while (state === 'running') {
+      const free = concurrency - held;
+      if (free <= 0) {
+        await changed();
+        continue;
+      }
+      let messages: SqsReceivedMessage[];
+      try {
+        messages = await driver.receive(queue.name, {
+          maxMessages: Math.min(batchSize, free),
+          waitTimeMs,
+          ...(queue.requestVisibilityMs === undefined
+            ? {}
+            : { visibilityTimeoutMs: queue.requestVisibilityMs }),
+          signal: receiveAbort.signal,
+        });
+        failures = 0;
+      } catch (error) {
+        if (state !== 'running') break;
+        failures++;
+        report(error, queue.name);
+        await sleep(backoff(failures, 200, 20_000), receiveAbort.signal);
+        continue;
+      }
+      // Received while stopping: dispatched anyway, and handed back at once without running.
+      if (messages.length > 0) dispatch(queue, messages);
+    }
+  }
+
+  function heartbeat(): void {
+    const now = Date.now();
+    const due = new Map<string, { queue: QueueContext; seconds: number; messages: SqsReceivedMessage[] }>();
+    for (const [message, entry] of tracked) {
+      const every = entry.queue.heartbeatMs;
+      if (every === undefined || entry.beat || now - entry.lastBeat < every) continue;
+      const seconds = visibilitySeconds(entry.queue.visibilityMs, { receivedAt: message.receivedAt, now });
+      if (seconds <= 0) continue;
+      const key = `${entry.queue.name}\n${seconds}`;
+      const group = due.get(key) ?? { queue: entry.queue, seconds, messages: [] };
+      group.messages.push(message);
+      due.set(key, group);
+    }
+    for (const { queue, seconds, messages } of due.values()) {
+      const beat = driver
+        .extendVisibility(queue.name, messages, seconds)
+        .then((failures) => {
+          for (const failure of failures) report(failure.error, queue.name);
+        })
+        .catch((error) => report(error, queue.name))
+        .finally(() => {
+          for (const message of messages) {
+            const entry = tracked.get(message);
+            if (entry) {
+              entry.beat = undefined;
+              entry.lastBeat = now;
+            }
+          }
+        });
+      for (const message of messages) {
+        const entry = tracked.get(message);
+        if (entry) entry.beat = beat;
+      }
+    }
+  }
+
+  const onTerm = () => void stop('received SIGTERM');
+  const onInt = () => void stop('received SIGINT');
+  const handleSignals = options.handleSignals ?? true;
+
+  async function start(): Promise<void> {
+    if (state !== 'idle') throw new ConfigurationError(`poller.start(): the poller is already ${state}`);
+    state = 'starting';
+    let queues: QueueContext[];
+    try {
+      await worker.ready();
+      queues = await Promise.all(names.map(prepare));
+    } catch (error) {
+      state = 'idle';
+      throw error;
+    }
+    if ((state as State) !== 'starting') return;
+    state = 'running';
+    if (handleSignals) {
+      process.once('SIGTERM', onTerm);
+      process.once('SIGINT', onInt);
+    }
+    const beats = queues.map((q) => q.heartbeatMs).filter((ms): ms is number => ms !== undefined);
+    if (beats.length > 0) {
+      heartbeatTimer = setInterval(heartbeat, Math.max(50, Math.floor(Math.min(...beats) / 4)));
+      heartbeatTimer.unref();
+    }
+    loops = queues.map((queue) => receiveLoop(queue));
+  }
+
+  function stop(reason = 'stop() was called'): Promise<void> {
+    stopping ??= (async () => {
+      const wasRunning = state === 'running';
+      state = 'stopping';
+      if (handleSignals) {
+        process.removeListener('SIGTERM', onTerm);
+        process.removeListener('SIGINT', onInt);
+      }
+      if (wasRunning) {
+        await worker.emit('stopping', { reason });
+        receiveAbort.abort();
+        slots.open();
+        notify();
+        await Promise.all(loops);
+        let timer: NodeJS.Timeout | undefined;
+        const graceOver = new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), graceMs);
+        });
+        const graceRanOut = await Promise.race([until(() => held === 0).then(() => false), graceOver]);
+        clearTimeout(timer);
+        if (graceRanOut) {
+          jobsAbort.abort(
+            new TransientJobError('the poller is stopping and the grace period ran out', {
+              retryAfter: '1s',
+            }),
+          );
+        }
+        await until(() => unapplied === 0);
+        if (heartbeatTimer) clearInterval(heartbeatTimer);
+      }
+      if (ownDriver) await driver.close();
+      state = 'stopped';
+      if (wasRunning) await worker.emit('stopped', {});
+      resolveStopped();
+    })();
+    return stopping;
+  }
+
+  return {
+    start,
+    stop,
+    stopped,
+    get stats(): PollerStats {
+      return { received, outcomes: { ...outcomes }, inFlight: held };
+    },
+  };
+}
