@@ -183,6 +183,9 @@ export async function applyOutcome(
         return outcome;
       } catch (error) {
         report(error);
+        // The copy is in the dead-letter queue but the original was not deleted: it is dead all the
+        // same; the original comes back and is dead-lettered again (dead is at least once per job).
+        if ((error as { sent?: unknown } | null)?.sent === true) return outcome;
         const delayMs = 60_000;
         await need('release')(
           queue,

@@ -229,6 +229,7 @@ export interface DeadLetterInfo {
   readonly reason: string;
   readonly error: SerializedError | undefined;
   readonly attempts: number;
+  /** The source queue as the driver knows it: a name, or (SQS) its URL. */
   readonly sourceQueue: string;
   readonly messageId: string;
   readonly jobId: string | undefined;
@@ -255,7 +256,11 @@ export interface QueueDriver {
   ack?(queue: string, messages: readonly ReceivedMessage[]): Promise<void>;
   /** Makes a message visible again after `delaySeconds` (0: at once). */
   release?(queue: string, message: ReceivedMessage, delaySeconds: number): Promise<void>;
-  /** Moves a message to the queue's dead-letter queue with `info`, then deletes the original. */
+  /**
+   * Moves a message to the queue's dead-letter queue with `info`, then deletes the original. Rejects
+   * when the copy was not made; when the copy was made but the delete failed, rejects with an error whose
+   * `sent` is `true` (the outcome then stands as `dead`).
+   */
   deadLetter?(queue: string, message: ReceivedMessage, info: DeadLetterInfo): Promise<void>;
   /** Releases connections and timers. */
   close?(): Promise<void>;

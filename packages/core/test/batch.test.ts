@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { Delivery, Outcome } from '../src/index.ts';
-import { createLimiter, createWorker, defineJob, processBatch, visibilitySeconds } from '../src/index.ts';
+import type { Delivery, Outcome, QueueDriver } from '../src/index.ts';
+import {
+  applyOutcome,
+  createLimiter,
+  createWorker,
+  defineJob,
+  PermanentJobError,
+  processBatch,
+  visibilitySeconds,
+} from '../src/index.ts';
 import { deliveryOf } from './helpers.ts';
 
 const step = defineJob<{ group: string; seq: number; fail?: boolean }>({ name: 'step' });
@@ -95,5 +103,59 @@ describe('processBatch', () => {
       apply: async () => ({ type: 'retry', delayMs: 60_000, error: new Error('delete failed') }),
     });
     expect(items[0]?.outcome.type).toBe('retry');
+  });
+});
+
+describe('applyOutcome', () => {
+  function driverWith(deadLetter: () => Promise<void>) {
+    const calls: string[] = [];
+    const driver: QueueDriver = {
+      name: 'fake',
+      capabilities: {
+        maxBatchSize: 10,
+        maxBatchBytes: 1e6,
+        maxDelaySeconds: 900,
+        fifo: false,
+        fifoDelay: false,
+      },
+      send: async () => [],
+      ack: async () => void calls.push('ack'),
+      release: async (_q, _m, seconds) => void calls.push(`release ${seconds}`),
+      deadLetter: async () => {
+        calls.push('deadLetter');
+        return deadLetter();
+      },
+    };
+    return { driver, calls };
+  }
+
+  async function deadResult() {
+    const worker = createWorker().handle(step, () => {
+      throw new PermanentJobError('no');
+    });
+    const delivery = { ...deliveryOf(step, { group: 'x', seq: 1 }), receipt: 'r1' };
+    return { delivery, result: await worker.run(delivery) };
+  }
+
+  it('falls back to a retry in a minute when the dead-letter copy could not be made', async () => {
+    const { driver, calls } = driverWith(async () => {
+      throw new Error('AccessDenied');
+    });
+    const { delivery, result } = await deadResult();
+    const reported: unknown[] = [];
+    const applied = await applyOutcome(driver, 'q', delivery, result, { onError: (e) => reported.push(e) });
+    expect(applied.type).toBe('retry');
+    expect(calls).toEqual(['deadLetter', 'release 60']);
+    expect(reported).toHaveLength(1);
+  });
+
+  it('keeps dead when the copy was sent but the original could not be deleted', async () => {
+    const { driver, calls } = driverWith(async () => {
+      throw Object.assign(new Error('delete failed'), { sent: true });
+    });
+    const { delivery, result } = await deadResult();
+    const applied = await applyOutcome(driver, 'q', delivery, result, { onError: () => {} });
+    expect(applied.type).toBe('dead');
+    expect(calls).toEqual(['deadLetter']);
   });
 });
