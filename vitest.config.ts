@@ -18,6 +18,7 @@ export default defineConfig({
     alias: [
       { find: /^@glasswork\/example-([a-z0-9-]+)$/, replacement: join(root, 'examples/$1/src/index.ts') },
       { find: /^@glasswork\/([a-z0-9-]+)$/, replacement: join(root, 'packages/$1/src/index.ts') },
+      { find: /^@glasswork\/([a-z0-9-]+)\/([a-z0-9-]+)$/, replacement: join(root, 'packages/$1/src/$2.ts') },
     ],
   },
   test: {

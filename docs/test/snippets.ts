@@ -81,6 +81,7 @@ export function extractSnippets(): Snippet[] {
           noUnusedLocals: false,
           paths: {
             '@glasswork/example-*': [`${relative(outDir, join(root, 'examples'))}/*/src/index.ts`],
+            '@glasswork/sqs/local': [`${relative(outDir, join(root, 'packages'))}/sqs/src/local.ts`],
             '@glasswork/*': [`${relative(outDir, join(root, 'packages'))}/*/src/index.ts`],
           },
         },

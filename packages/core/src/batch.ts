@@ -163,6 +163,12 @@ export async function applyOutcome(
       throw new GlassworkError(`The ${driver.name} driver has no ${name}(): it cannot be used by a consumer`);
     return fn.bind(driver) as NonNullable<QueueDriver[K]>;
   };
+  // A retry handed off to another message: this one is done.
+  const done = outcome.type === 'retry' && outcome.handedOff === true;
+  if (done) {
+    await need('ack')(queue, [message]).catch(report);
+    return outcome;
+  }
   switch (outcome.type) {
     case 'ack':
     case 'discard':

@@ -87,8 +87,12 @@ export function idempotencyPlugin(
     const runtime = runtimeFor(ctx);
     const at = runtime.now();
     const hash = hashOf(ctx.delivery);
-    const lockExpiresAt =
-      ctx.deadline === undefined ? at + lockFallback(ctx) : Math.max(ctx.deadline, at + MIN_LOCK_MS);
+    // The delivery's deadline bounds the lock (a Lambda invocation's end), but a far deadline (a poller that
+    // heartbeats may keep a message for 12 hours) must not keep a crashed worker's lock that long.
+    const lockExpiresAt = Math.max(
+      Math.min(ctx.deadline ?? Number.POSITIVE_INFINITY, at + lockFallback(ctx)),
+      at + MIN_LOCK_MS,
+    );
     let claim: ClaimResult;
     try {
       claim = await store.claim(key, { now: at, lockExpiresAt, hash });
@@ -179,7 +183,7 @@ export function idempotencyPlugin(
     throw error;
   }
 
-  /** Without a deadline: the explicit `lockTimeout`, else the job's timeout plus a margin, else 5 minutes. */
+  /** The longest lock: the explicit `lockTimeout`, else the job's timeout plus a margin, else 5 minutes. */
   const lockFallback = (ctx: ExecuteContext): number =>
     lockTimeoutMs ?? (ctx.timeout === undefined ? DEFAULT_LOCK_MS : ctx.timeout + LOCK_MARGIN_MS);
 

@@ -121,8 +121,8 @@ export interface IdempotencyOptions {
   /** How long a completed record answers duplicates. @default '24h' */
   readonly expiresAfter?: Duration;
   /**
-   * How long a claim holds its lock when the delivery has no deadline (Lambda and the poller give one;
-   * the lock then ends at the deadline). Set it above your longest handler run.
+   * The longest a claim holds its lock; it ends sooner at the delivery's deadline (a Lambda invocation's
+   * end). Set it above your longest handler run, or give long jobs a `timeout`.
    * @default the job's `timeout` plus 30 s, or 5 minutes for jobs without one
    */
   readonly lockTimeout?: Duration;

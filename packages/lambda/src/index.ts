@@ -5,3 +5,6 @@ export type {
   SqsLambdaHandler,
 } from './event-source-mapping.ts';
 export { runEventSourceMapping } from './event-source-mapping.ts';
+export type { SqsHandlerOptions } from './handler.ts';
+export { createSqsHandler, FullBatchFailureError } from './handler.ts';
+export { queueNameOf, toDelivery } from './records.ts';

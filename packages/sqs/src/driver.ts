@@ -71,7 +71,8 @@ export function sqsDriver(options: SqsDriverOptions = {}): SqsDriver {
   }
   const windowMs = parseDuration(options.deleteBatchWindow ?? '5ms');
   const attributeNames = options.messageAttributeNames ?? ['glasswork.*'];
-  const { endpoint } = options;
+  // The SDK reads these variables itself; the driver needs the endpoint too, to turn ARNs into URLs.
+  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
   let client = options.client;
   const ownsClient = !client;
   const getClient = (): SqsClientLike => {

@@ -173,6 +173,14 @@ export function createPoller(options: PollerOptions): Poller {
       );
     }
     if (heartbeatMs === undefined) {
+      // Without heartbeats a job starts only with START_MARGIN_MS of visibility left: a shorter visibility
+      // would defer every message forever.
+      if (visibilityMs <= START_MARGIN_MS) {
+        throw new ConfigurationError(
+          `createPoller: messages of "${name}" stay invisible for ${visibilityMs}ms, too short to start any job with heartbeat off: ` +
+            `raise visibilityTimeout above ${START_MARGIN_MS}ms or turn the heartbeat on`,
+        );
+      }
       for (const job of worker.jobs()) {
         const timeout = worker.timeoutOf(job.name);
         if (timeout !== undefined && timeout + START_MARGIN_MS >= visibilityMs) {

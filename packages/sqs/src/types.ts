@@ -26,7 +26,8 @@ export interface SqsDriverOptions {
   region?: string;
   /**
    * SQS endpoint (LocalStack, an emulator, a VPC endpoint): given to the client the driver creates, and
-   * used to turn ARNs into URLs. @default the partition's public endpoint
+   * used to turn ARNs into URLs. @default `AWS_ENDPOINT_URL_SQS` or `AWS_ENDPOINT_URL` when set (as the SDK
+   * reads them), else the partition's public endpoint
    */
   endpoint?: string;
   /**

@@ -267,6 +267,12 @@ describe('createPoller', () => {
     const error = await poller.start().catch((e) => e);
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error.message).toContain('Job "work" may run 10000ms');
+    // Too short to start anything without heartbeats: refused, rather than deferring every message forever.
+    const tight = poll(
+      createWorker().handle(job, () => {}),
+      { visibilityTimeout: '1s', heartbeat: false },
+    );
+    await expect(tight.poller.start()).rejects.toThrow(/too short to start any job with heartbeat off/);
     expect(() => createPoller({ worker, queue: 'q', batchSize: 11 })).toThrow(ConfigurationError);
     expect(() => createPoller({ worker, queue: 'q', concurrency: 0 })).toThrow(ConfigurationError);
   });
