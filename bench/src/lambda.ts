@@ -28,17 +28,26 @@ function contender(name: string, spec: Omit<ChildSpec, 'warmup' | 'runs'>): Scen
 export interface LambdaSizes {
   /** Records per run with an in-memory store. */
   readonly records: number;
+  /** Records per run of the 5% failure variant. */
+  readonly failureRecords: number;
   /** Records per run when every store call takes 5 ms. */
   readonly slowRecords: number;
 }
 
 export async function lambdaSuites(sizes: LambdaSizes, options: SuiteOptions) {
-  const { records, slowRecords } = sizes;
+  const { records, failureRecords, slowRecords } = sizes;
   const floor = 'bare loop';
   const each = (failing: boolean) => {
-    const spec = (contender: string) => ({ contender, records, failing, storeDelayMs: 0 });
+    const spec = (contender: string) => ({
+      contender,
+      records: failing ? failureRecords : records,
+      failing,
+      storeDelayMs: 0,
+    });
     return [
       contender(floor, spec('bare')),
+      contender('Glasswork, no plugins', spec('glasswork')),
+      contender('Glasswork + pino + idempotency', spec('glasswork-full')),
       contender('Powertools BatchProcessor', spec('powertools')),
       contender('Powertools + Logger + makeIdempotent', spec('powertools-full')),
     ];
@@ -50,17 +59,23 @@ export async function lambdaSuites(sizes: LambdaSizes, options: SuiteOptions) {
       floor: { scenario: floor, metric: 'µs/record' },
       note:
         `${count(records)} records per run in 10-record SQS events, invoked one after another with a noop ` +
-        'handler; each contender in a fresh process; heap is the peak above the heap before the run.',
+        'handler; each contender in a fresh process; heap: the peak above the heap before the run (garbage ' +
+        'included), and what is still held after a full collection (stores).',
     }),
     await runSuite('lambda-failures', each(true), {
       ...options,
-      output: undefined,
       floor: { scenario: floor, metric: 'µs/record' },
-      note: `As above, with 1 record in 20 throwing (5%).`,
+      note: `${count(failureRecords)} records per run, 1 in 20 throwing (5%); otherwise as above.`,
     }),
     await runSuite(
       'lambda-slow-store',
       [
+        contender('Glasswork + pino + idempotency', {
+          contender: 'glasswork-full',
+          records: slowRecords,
+          failing: false,
+          storeDelayMs: 5,
+        }),
         contender('Powertools + Logger + makeIdempotent', {
           contender: 'powertools-full',
           records: slowRecords,

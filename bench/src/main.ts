@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
+import { coldStartSuite } from './cold-start.ts';
 import { consumerSuite } from './consumer.ts';
 import { enqueueSuite } from './enqueue.ts';
 import { lambdaSuites } from './lambda.ts';
+import { updateReadme } from './readme.ts';
 import type { SuiteResult } from './runner.ts';
 import { startEmulator } from './sqs.ts';
 
@@ -32,6 +34,7 @@ const runs = values.runs === undefined ? undefined : Number(values.runs);
 const warmup = values.warmup === undefined ? undefined : Number(values.warmup);
 const counts = (options: { runs: number; warmup: number }) => ({
   only: values.only,
+  write: !quick,
   runs: runs ?? (quick ? 1 : options.runs),
   warmup: warmup ?? (quick ? 0 : options.warmup),
 });
@@ -40,9 +43,12 @@ const started = performance.now();
 const results: SuiteResult[] = [];
 for (const suite of selected) {
   if (suite === 'lambda') {
-    const sizes = quick ? { records: 10_000, slowRecords: 200 } : { records: 200_000, slowRecords: 2_000 };
+    const sizes = quick
+      ? { records: 10_000, failureRecords: 10_000, slowRecords: 200 }
+      : { records: 200_000, failureRecords: 50_000, slowRecords: 2_000 };
     results.push(...(await lambdaSuites(sizes, counts({ runs: 3, warmup: 1 }))));
   }
+  if (suite === 'cold-start') results.push(await coldStartSuite(counts({ runs: 1, warmup: 0 })));
   if (suite === 'consumer' || suite === 'enqueue') {
     const emulator = await startEmulator();
     try {
@@ -55,5 +61,10 @@ for (const suite of selected) {
       emulator.close();
     }
   }
+}
+// Quick runs and single contenders are not figures to publish.
+if (!quick && values.only === undefined) {
+  const updated = updateReadme(results);
+  if (updated.length > 0) console.log(`\nbench/README.md: updated ${updated.join(', ')}`);
 }
 console.log(`\nall done in ${((performance.now() - started) / 1000).toFixed(0)}s`);

@@ -35,8 +35,10 @@ export function areaOf(url: string, functionName: string): string {
 export function summarise(profile: Profile, options: { top?: number; focus?: RegExp } = {}) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
+  // The first delta runs from the profile's start (which includes starting the profiler) to the first
+  // sample: not time spent in that sample's function.
   profile.samples.forEach((id, i) => {
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    if (i > 0) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const idle = [...self].filter(([id]) => byId.get(id)?.callFrame.functionName === '(idle)');

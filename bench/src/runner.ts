@@ -34,8 +34,12 @@ export interface SuiteOptions {
   interleave?: boolean;
   /** A line printed under the table (what was measured, how). */
   note?: string;
+  /** More to keep in the JSON beside the samples (what a bundle is made of, say). */
+  details?: unknown;
   /** Run only the contenders whose name contains this (for profiling one); the JSON is then not written. */
   only?: string | undefined;
+  /** Write the JSON. @default true */
+  write?: boolean;
   /** Where the JSON goes. @default bench/results/<suite>.json */
   output?: string;
 }
@@ -51,6 +55,7 @@ export interface SuiteResult {
   readonly results: { scenario: string; median: Sample; samples: Sample[] }[];
   /** The table as Markdown. */
   readonly table: string;
+  readonly details?: unknown;
 }
 
 export interface Machine {
@@ -176,8 +181,9 @@ export async function runSuite(
     note: options.note,
     results,
     table,
+    ...(options.details === undefined ? {} : { details: options.details }),
   };
-  if (only === undefined) {
+  if (only === undefined && options.write !== false) {
     writeFileSync(output, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`\nwritten to ${output}`);
   }
