@@ -65,6 +65,12 @@ async function main(): Promise<number> {
       const value = values[name];
       if (value !== undefined) parseDuration(value as Duration); // throws a message that says what is wrong
     }
+    if (
+      values.endpoint !== undefined &&
+      !(/^https?:\/\//.test(values.endpoint) && URL.canParse(values.endpoint))
+    ) {
+      throw new Error(`--endpoint must be a URL such as http://localhost:4566, got "${values.endpoint}"`);
+    }
     const logs = values.logs ?? 'pretty';
     if (logs !== 'pretty' && logs !== 'json' && logs !== 'none') {
       throw new Error(`--logs must be pretty, json or none, got "${logs}"`);

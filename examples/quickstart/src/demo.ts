@@ -6,14 +6,7 @@ import { otelPlugin } from '@glasswork/otel';
 import { pinoPlugin } from '@glasswork/pino';
 import { DEAD_LETTER_ATTRIBUTE, sqsDriver } from '@glasswork/sqs';
 import { pino } from 'pino';
-import {
-  chargeCard,
-  importAlbum,
-  makeThumbnail,
-  postLedgerEntry,
-  sendReminder,
-  syncCustomer,
-} from './jobs.ts';
+import * as jobs from './jobs.ts';
 import { prettyLines } from './pretty.ts';
 import type { DemoQueues } from './queues.ts';
 import { FUNCTION_TIMEOUT, localQueues, remoteQueues } from './queues.ts';
@@ -100,7 +93,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
         ? prettyLines({
             print,
             color: options.color ?? false,
-            quietJobs: options.verbose ? undefined : new Set([makeThumbnail.name]),
+            quietJobs: options.verbose ? undefined : new Set([jobs.makeThumbnail.name]),
           })
         : { write: (line: string) => print(line.trimEnd()) };
     const logger = pino(
@@ -152,12 +145,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     print('');
 
     // The producer: what an API would enqueue.
-    await client.enqueue(importAlbum, { albumId: 'album-7', count });
-    await client.enqueue(syncCustomer, { customerId: 'cus-42' });
-    await client.enqueue(chargeCard, { orderId: 'ord-9', cents: 12_900 });
+    await client.enqueue(jobs.importAlbum, { albumId: 'album-7', count });
+    await client.enqueue(jobs.syncCustomer, { customerId: 'cus-42' });
+    await client.enqueue(jobs.chargeCard, { orderId: 'ord-9', cents: 12_900 });
     await client.enqueueMany(
       Array.from({ length: ENTRIES_PER_ACCOUNT * ACCOUNTS.length }, (_, i) => ({
-        job: postLedgerEntry,
+        job: jobs.postLedgerEntry,
         payload: {
           account: ACCOUNTS[i % ACCOUNTS.length] as string,
           seq: Math.floor(i / ACCOUNTS.length) + 1,
@@ -165,7 +158,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
         },
       })),
     );
-    await client.enqueueIn(sendReminder, options.delay ?? '3s', { userId: 'user-5' });
+    await client.enqueueIn(jobs.sendReminder, options.delay ?? '3s', { userId: 'user-5' });
     const expected = count + 4 + ENTRIES_PER_ACCOUNT * ACCOUNTS.length;
 
     const lambda = () => ({
@@ -178,8 +171,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       parseDuration(options.timeout ?? '60s'),
       parseDuration(options.progressEvery ?? '1s'),
       () => {
-        const jobs = [...stats.byJob.values()];
-        const sum = (key: 'retried' | 'dead') => jobs.reduce((n, s) => n + s[key], 0);
+        const all = [...stats.byJob.values()];
+        const sum = (key: 'retried' | 'dead') => all.reduce((n, s) => n + s[key], 0);
         print(
           `progress  ${((Date.now() - started) / 1000).toFixed(1)} s  ${stats.finished()}/${expected} done · ${sum('retried')} retried · ` +
             `${sum('dead')} dead-lettered · ${lambda().invocations} Lambda invocations`,
@@ -202,7 +195,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       lambda: lambda(),
       requests: requestsMade,
       spans: summariseSpans(spans),
-      trace: traceTree(spans, syncCustomer.name),
+      trace: traceTree(spans, jobs.syncCustomer.name),
     };
   } finally {
     await telemetry.shutdown();

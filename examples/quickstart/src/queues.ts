@@ -65,12 +65,14 @@ export async function remoteQueues(options: {
   region: string;
   keep: boolean;
 }): Promise<DemoQueues> {
+  // SQS itself: your credentials, from the SDK's usual chain. LocalStack and other emulators take any key,
+  // so dummy ones are used there unless the environment has some.
+  const isAws = /\.amazonaws\.com(\.cn)?$/.test(new URL(options.endpoint).hostname);
   const hasCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE);
   const client = new SQSClient({
     endpoint: options.endpoint,
     region: options.region,
-    // LocalStack takes any key; SQS itself gets yours from the environment.
-    ...(hasCredentials ? {} : { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+    ...(isAws || hasCredentials ? {} : { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
   });
   const prefix = `glasswork-demo-${Math.random().toString(36).slice(2, 8)}`;
   const created: string[] = [];
