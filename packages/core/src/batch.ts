@@ -95,10 +95,13 @@ export async function processBatch<D extends Delivery>(
   deliveries: readonly D[],
   options: ProcessBatchOptions<D>,
 ): Promise<BatchItem<D>[]> {
-  const limit =
+  // Without a shared limiter and with room for every delivery, no limiter: one async layer less per record.
+  const limit: Limiter =
     typeof options.concurrency === 'function'
       ? options.concurrency
-      : createLimiter(options.concurrency ?? Math.max(1, deliveries.length));
+      : (options.concurrency ?? deliveries.length) >= deliveries.length
+        ? (fn) => fn()
+        : createLimiter(options.concurrency ?? 1);
   const results: BatchItem<D>[] = new Array(deliveries.length);
 
   const one = async (index: number, runOptions: RunOptions | undefined): Promise<Outcome> => {

@@ -30,10 +30,14 @@ export function isActionable(record: SQSRecord): boolean {
 
 /** Turns an SQS record of a Lambda event into a delivery the worker runs and the SQS driver acts on. */
 export function toDelivery(record: SQSRecord, context: RecordContext): SqsReceivedMessage {
-  const system: Record<string, string | undefined> = { ...record.attributes };
+  const system = (record.attributes ?? {}) as unknown as Readonly<Record<string, string | undefined>>;
   const attributes: Record<string, string> = {};
-  for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
-    if (typeof value?.stringValue === 'string') attributes[name] = value.stringValue;
+  const given = record.messageAttributes;
+  if (given) {
+    for (const name in given) {
+      const value = given[name]?.stringValue;
+      if (typeof value === 'string') attributes[name] = value;
+    }
   }
   return {
     messageId: record.messageId,
