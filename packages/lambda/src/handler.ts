@@ -168,7 +168,15 @@ export function createSqsHandler(
       for (const timer of timers) clearTimeout(timer);
     }
     // Exporters send what they hold before the sandbox freezes, within what is left of the invocation.
-    await Promise.race([worker.flush(), sleep(deadline - Date.now() - 50)]);
+    let flushTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      worker.flush(),
+      new Promise<void>((resolve) => {
+        flushTimer = setTimeout(resolve, Math.max(0, deadline - Date.now() - 50));
+      }),
+    ]);
+    // A pending timer per invocation would hold its closure until the deadline: clear it.
+    clearTimeout(flushTimer);
     if (options.throwOnFullBatchFailure && failures.size === records.length) {
       throw new FullBatchFailureError(`No record of the batch of ${records.length} succeeded`);
     }
@@ -178,8 +186,4 @@ export function createSqsHandler(
 
 function response(failures: Set<string>): SQSBatchResponse {
   return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
 }

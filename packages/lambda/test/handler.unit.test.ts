@@ -2,10 +2,12 @@ import type { DeadLetterInfo, ReceivedMessage } from '@glasswork/core';
 import { createWorker, defineJob, encodeEnvelope, PermanentJobError } from '@glasswork/core';
 import type { SqsDriver } from '@glasswork/sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createSqsHandler, FullBatchFailureError, queueNameOf, toDelivery } from '../src/index.ts';
 
 const ARN = 'arn:aws:sqs:eu-west-1:123456789012:jobs';
+const setTimeoutOriginal = globalThis.setTimeout;
+const clearTimeoutOriginal = globalThis.clearTimeout;
 const FIFO_ARN = 'arn:aws-cn:sqs:cn-north-1:123456789012:ledger.fifo';
 
 const step = defineJob<{ n: number; fail?: 'permanent' | 'transient'; ms?: number }>({ name: 'step' });
@@ -121,6 +123,33 @@ describe('createSqsHandler: outcomes to the batch response', () => {
       'malformed: the body is not JSON',
       'permanent failure: step 4 cannot work',
     ]);
+  });
+
+  it('leaves no timer behind after an invocation', async () => {
+    const { driver } = fakeDriver();
+    const handler = createSqsHandler(workerFor().worker, { driver });
+    await handler({ Records: [record({ n: 1 })] }, context());
+    const pending = new Set<unknown>();
+    const set = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      const timer = setTimeoutOriginal(() => {
+        pending.delete(timer);
+        fn();
+      }, ms);
+      pending.add(timer);
+      return timer;
+    }) as typeof setTimeout);
+    const clear = vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((timer: NodeJS.Timeout) => {
+      pending.delete(timer);
+      clearTimeoutOriginal(timer);
+    }) as typeof clearTimeout);
+    try {
+      for (let i = 0; i < 5; i++) await handler({ Records: [record({ n: i })] }, context());
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
+    // A timer left per invocation held its closure until the deadline (12 MB per 200,000 records).
+    expect(pending.size).toBe(0);
   });
 
   it('makes no SQS call at all for a batch that succeeds', async () => {
