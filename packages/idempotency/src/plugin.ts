@@ -87,8 +87,10 @@ export function idempotencyPlugin(
     const runtime = runtimeFor(ctx);
     const at = runtime.now();
     const hash = hashOf(ctx.delivery);
-    const lockExpiresAt =
-      ctx.deadline === undefined ? at + lockFallback(ctx) : Math.max(ctx.deadline, at + MIN_LOCK_MS);
+    // The deadline bounds the lock, but does not set it: under the poller it is SQS's 12 hours (heartbeats
+    // keep the message), while a killed worker's message is back after its visibility timeout and would
+    // find the key locked, and be deferred, for the rest of those 12 hours.
+    const lockExpiresAt = Math.max(at + MIN_LOCK_MS, Math.min(ctx.deadline ?? Infinity, at + lockFor(ctx)));
     let claim: ClaimResult;
     try {
       claim = await store.claim(key, { now: at, lockExpiresAt, hash });
@@ -179,8 +181,8 @@ export function idempotencyPlugin(
     throw error;
   }
 
-  /** Without a deadline: the explicit `lockTimeout`, else the job's timeout plus a margin, else 5 minutes. */
-  const lockFallback = (ctx: ExecuteContext): number =>
+  /** The explicit `lockTimeout`, else the job's timeout plus a margin, else 5 minutes; cut at the deadline. */
+  const lockFor = (ctx: ExecuteContext): number =>
     lockTimeoutMs ?? (ctx.timeout === undefined ? DEFAULT_LOCK_MS : ctx.timeout + LOCK_MARGIN_MS);
 
   return definePlugin({
