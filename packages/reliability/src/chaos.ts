@@ -264,9 +264,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         reasons.set(key, (reasons.get(key) ?? 0) + 1);
       }
     }
-    const remaining = LANES.flatMap((lane) =>
-      allMessages(services, services.queueNames[lane]).map((m) => ({ lane, jobId: jobIdOf(m.body) })),
-    );
+    const remaining = LANES.flatMap((lane) => {
+      const q = services.sqs.server.inspectQueue(services.queueNames[lane]);
+      if (!q) return [];
+      return [
+        ...q.messages.ready.map((m) => ({ lane, jobId: jobIdOf(m.body), visibleAt: undefined })),
+        ...q.messages.delayed.map((m) => ({ lane, jobId: jobIdOf(m.body), visibleAt: m.delayUntil })),
+        ...q.messages.inflight.map((e) => ({
+          lane,
+          jobId: jobIdOf(e.message.body),
+          visibleAt: e.visibilityDeadline,
+        })),
+      ];
+    });
     return {
       options,
       rows: checkInvariants({ plan, accepted, effects, deadLetters, remaining }),

@@ -26,7 +26,12 @@ export interface Observed {
   readonly effects: readonly Effect[];
   readonly deadLetters: readonly DeadLetter[];
   /** Messages still in the source queues (ready, in flight or delayed). */
-  readonly remaining: readonly { readonly lane: Lane; readonly jobId: string | undefined }[];
+  readonly remaining: readonly {
+    readonly lane: Lane;
+    readonly jobId: string | undefined;
+    /** When it becomes visible again, if it is in flight or delayed (epoch ms). */
+    readonly visibleAt?: number | undefined;
+  }[];
 }
 
 export type ReasonKind = 'permanent' | 'exhausted' | 'other';
@@ -103,7 +108,7 @@ export function checkInvariants(o: Observed): CheckRow[] {
       check: 'messages left in the source queues',
       expected: 0,
       actual: o.remaining.length,
-      note: sample(o.remaining.map((r) => `${r.lane}:${r.jobId}`)),
+      note: remainingNote(o.remaining),
     },
     { check: 'ids seen that were never planned', expected: 0, actual: unknown.length, note: sample(unknown) },
     { check: 'completed (distinct job ids with a side effect)', expected: undefined, actual: completed.size },
@@ -179,6 +184,19 @@ export function checkInvariants(o: Observed): CheckRow[] {
     note: sample(order.violations),
   });
   return rows;
+}
+
+function remainingNote(remaining: Observed['remaining']): string | undefined {
+  if (remaining.length === 0) return undefined;
+  const now = Date.now();
+  return LANES.map((lane) => {
+    const left = remaining.filter((r) => r.lane === lane);
+    if (left.length === 0) return undefined;
+    const latest = Math.max(...left.map((r) => (r.visibleAt ?? now) - now));
+    return `${lane} ${left.length} (visible within ${Math.round(latest / 1000)} s)`;
+  })
+    .filter(Boolean)
+    .join(', ');
 }
 
 const NOTES = {
