@@ -175,6 +175,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       maxAttempts: options.maxAttempts,
       jobTimeoutMs: options.jobTimeoutMs,
       retryDelayMs: options.retryDelayMs,
+      lockTimeoutMs: options.jobTimeoutMs + 3000,
       functionTimeoutMs: options.functionTimeoutMs,
     };
     for (let i = 0; i < options.processes; i++) {
@@ -223,7 +224,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now();
         log(
-          `${Math.round((Date.now() - started) / 1000)}s: ${accepted.size} accepted, ${left} in the queues`,
+          `${Math.round((Date.now() - started) / 1000)}s: ${accepted.size} accepted, ${left} in the queues (${LANES.map((l) => `${l} ${countMessages(services, services.queueNames[l])}`).join(', ')})`,
         );
       }
       if (produced && left === 0) {

@@ -74,6 +74,7 @@ export async function startPgGate(db: PGlite): Promise<PgGate> {
 
   function serve(socket: Socket): void {
     sockets.add(socket);
+    socket.setNoDelay(true);
     const who = {};
     let buffer: Buffer = Buffer.alloc(0);
     let started = false;
@@ -87,11 +88,14 @@ export async function startPgGate(db: PGlite): Promise<PgGate> {
         await acquire(who);
         try {
           let status: string | undefined;
+          const responses: Uint8Array[] = [];
           for (const message of messages) {
             const response = await exec(message);
             status = readyStatus(response) ?? status;
-            if (!closed && response.length > 0) socket.write(response);
+            responses.push(response);
           }
+          // One write per unit: small writes would each wait for the client's delayed ACK.
+          if (!closed) socket.write(Buffer.concat(responses));
           if (status === 'I') release(who);
         } catch {
           socket.destroy();

@@ -17,6 +17,8 @@ export interface WorkerConfig {
   readonly maxAttempts: number;
   readonly jobTimeoutMs: number;
   readonly retryDelayMs: number;
+  /** The idempotency lock: above the longest run, short enough that a killed worker's job runs again soon. */
+  readonly lockTimeoutMs: number;
   /** The Lambda function timeout, ms. */
   readonly functionTimeoutMs: number;
 }

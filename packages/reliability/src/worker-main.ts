@@ -100,7 +100,11 @@ function handlerFor(lane: Lane) {
 }
 
 function workerFor(lane: Lane) {
-  const plugin = idempotencyPlugin({ store: storeFor(lane), onError: () => void storeErrors.count++ });
+  const plugin = idempotencyPlugin({
+    store: storeFor(lane),
+    lockTimeout: config.lockTimeoutMs,
+    onError: () => void storeErrors.count++,
+  });
   return createWorker({ plugins: [plugin] }).handle(chaosJob, handlerFor(lane), {
     retry: { maxAttempts: config.maxAttempts, backoff: { type: 'fixed', delay: config.retryDelayMs } },
     timeout: config.jobTimeoutMs,
