@@ -96,6 +96,27 @@ describe('idempotencyPlugin: claims and locks', () => {
     expect(seen).toEqual([NOW + 35_000, NOW + 90_000, NOW + 300_000]);
   });
 
+  it('dead-letters at once a payload nested too deeply to hash, instead of retrying it', async () => {
+    // JSON.parse reads 100,000 levels; JSON.stringify (and so the hash) overflows the stack far sooner.
+    const { worker } = setup();
+    const loose = defineJob<{ deep: unknown }>({ name: 'loose' });
+    let runs = 0;
+    worker.handle(loose, () => void runs++);
+    const delivery = deliveryOf(loose, {}, { id: 'deep' });
+    const deep = delivery.body.replace(
+      '"payload":{}',
+      `"payload":{"deep":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+    );
+    const { outcome } = await worker.run({ ...delivery, body: deep });
+    expect(outcome).toMatchObject({
+      type: 'dead',
+      reason: expect.stringMatching(
+        /^permanent failure: the payload cannot be hashed for the idempotency check/,
+      ),
+    });
+    expect(runs).toBe(0);
+  });
+
   it('defers while another delivery holds the lock, until the lock ends', async () => {
     const { store, worker, advance } = setup();
     let runs = 0;
