@@ -46,7 +46,11 @@ export async function runProducer(sqs: LocalSqs): Promise<ProducerResult[]> {
   cycle.self = cycle;
   const deep: unknown[] = [];
   let cursor = deep;
-  for (let i = 0; i < 20_000; i++) cursor.push((cursor = []));
+  for (let i = 0; i < 20_000; i++) {
+    const inner: unknown[] = [];
+    cursor.push(inner);
+    cursor = inner;
+  }
   const cases: [string, string, AnyJob, unknown, Record<string, unknown>?][] = [
     ['a BigInt', 'InvalidJobPayloadError', loose, { n: 10n }],
     ['a cycle', 'InvalidJobPayloadError', loose, cycle],
