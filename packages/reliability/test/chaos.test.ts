@@ -10,7 +10,7 @@ describe('fault suite (1,000 jobs)', () => {
       ...DEFAULT_CHAOS,
       jobs: 1000,
       kills: 3,
-      killEveryMs: 3000,
+      killEveryMs: 2000,
       maxRunMs: 150_000,
     });
     console.log(formatReport(report));
