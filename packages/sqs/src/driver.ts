@@ -134,13 +134,17 @@ export function sqsDriver(options: SqsDriverOptions = {}): SqsDriver {
   const describeQueue = (queue: string): Promise<SqsQueueInfo> =>
     cache(infos, queue, async () => {
       const url = await queueUrl(queue);
-      const attributes = await getQueueAttributes(getClient(), url, [
-        'FifoQueue',
-        'MaximumMessageSize',
-        'RedrivePolicy',
-        'VisibilityTimeout',
-        'QueueArn',
-      ]);
+      const attributes = await withRetries(
+        () =>
+          getQueueAttributes(getClient(), url, [
+            'FifoQueue',
+            'MaximumMessageSize',
+            'RedrivePolicy',
+            'VisibilityTimeout',
+            'QueueArn',
+          ]),
+        { attempts },
+      );
       const policy = parseRedrivePolicy(attributes.RedrivePolicy);
       return {
         url,
@@ -164,9 +168,9 @@ export function sqsDriver(options: SqsDriverOptions = {}): SqsDriver {
       const configured = configuredDeadLetter(queue);
       if (configured === false) return undefined;
       const url = await queueUrl(queue);
-      const target = await resolveDeadLetter(getClient(), url, {
-        deadLetter: configured === undefined ? undefined : await resolveRef(configured),
-        endpoint,
+      const deadLetter = configured === undefined ? undefined : await resolveRef(configured);
+      const target = await withRetries(() => resolveDeadLetter(getClient(), url, { deadLetter, endpoint }), {
+        attempts,
       });
       if (!target) {
         throw new ConfigurationError(
