@@ -86,6 +86,8 @@ export interface ChaosReport {
   readonly reasons: ReadonlyMap<string, number>;
   readonly kills: number;
   readonly starts: number;
+  /** Process starts that failed and were tried again (setup requests lost to the faults). */
+  readonly failedStarts: number;
   readonly settled: boolean;
   readonly durationMs: number;
   /** Where the worker processes' output went. */
@@ -182,7 +184,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const mode = i % 2 === 0 ? 'poller' : 'lambda';
       slots.push(new WorkerSlot({ ...base, mode, label: `${mode}-${i}` }, out));
     }
-    await Promise.all(slots.map((s) => s.start()));
+    await Promise.all(slots.map((s) => s.supervise()));
     log(
       `${slots.length} worker processes up after ${Date.now() - started}ms; enqueueing ${plan.length} jobs`,
     );
@@ -215,7 +217,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           );
           restarts.push(
             sleep(options.restartDelayMs).then(() =>
-              slot.start().catch((error) => log(`restart of ${slot.config.label} failed: ${error}`)),
+              slot.supervise().catch((error) => log(`restart of ${slot.config.label} failed: ${error}`)),
             ),
           );
         }
@@ -285,12 +287,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       reasons,
       kills: slots.reduce((n, s) => n + s.kills, 0),
       starts: slots.reduce((n, s) => n + s.starts, 0),
+      failedStarts: slots.reduce((n, s) => n + s.failedStarts, 0),
       settled,
       durationMs: Date.now() - started,
       logFile,
     };
   } finally {
-    await Promise.all(slots.map((s) => s.kill()));
+    await Promise.all(slots.map((s) => s.kill({ count: false })));
     await services.stop();
     out.end();
   }

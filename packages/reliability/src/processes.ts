@@ -16,6 +16,8 @@ export class WorkerSlot {
   #exited: Promise<void> = Promise.resolve();
   starts = 0;
   kills = 0;
+  /** Starts that failed (a setup request lost to the faults): a supervisor starts the process again. */
+  failedStarts = 0;
 
   constructor(config: WorkerConfig, log?: WriteStream) {
     this.config = config;
@@ -61,11 +63,25 @@ export class WorkerSlot {
     });
   }
 
+  /** Starts the process as a supervisor (ECS, systemd) would: again after a failed start, up to `tries` times. */
+  async supervise(tries = 5, delayMs = 500): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.start();
+      } catch (error) {
+        this.failedStarts++;
+        await this.kill({ count: false });
+        if (attempt >= tries) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  }
+
   /** SIGKILL: no shutdown, no flush; what it held comes back after the visibility timeout. */
-  async kill(): Promise<void> {
+  async kill(options: { count?: boolean } = {}): Promise<void> {
     const child = this.#child;
     if (!child) return;
-    this.kills++;
+    if (options.count ?? true) this.kills++;
     child.kill('SIGKILL');
     await this.#exited;
   }

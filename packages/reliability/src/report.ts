@@ -45,7 +45,7 @@ export function formatReport(report: ChaosReport): string {
     'Parameters',
     formatParameters(report.options),
     '',
-    `Invariants (${report.settled ? 'queues drained' : 'NOT drained before maxRunMs'} after ${Math.round(report.durationMs / 1000)} s; ${report.kills} SIGKILLs, ${report.starts} process starts)`,
+    `Invariants (${report.settled ? 'queues drained' : 'NOT drained before maxRunMs'} after ${Math.round(report.durationMs / 1000)} s; ${report.kills} SIGKILLs, ${report.starts} process starts, ${report.failedStarts} of them failed and were tried again)`,
     formatChecks(report.rows),
     '',
     'Requests through the fault proxy',
