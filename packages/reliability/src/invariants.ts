@@ -71,6 +71,7 @@ export function checkInvariants(o: Observed): CheckRow[] {
     ['exhausted', new Set()],
     ['other', new Set()],
   ]);
+  const reasonOf = new Map<string, string>();
   let noReason = 0;
   let noJobId = 0;
   for (const d of o.deadLetters) {
@@ -79,6 +80,7 @@ export function checkInvariants(o: Observed): CheckRow[] {
       continue;
     }
     dead.add(d.jobId);
+    if (d.reason !== undefined && !reasonOf.has(d.jobId)) reasonOf.set(d.jobId, d.reason);
     if (d.reason === undefined) noReason++;
     else byReason.get(reasonKind(d.reason))?.add(d.jobId);
   }
@@ -171,7 +173,10 @@ export function checkInvariants(o: Observed): CheckRow[] {
         check: `completed and also dead-lettered, ${store} store`,
         expected: exact ? 0 : undefined,
         actual: alsoDead.length,
-        note: exact ? sample(alsoDead.map((j) => j.id)) : undefined,
+        note: sample(
+          alsoDead.map((j) => `${j.id} (${reasonOf.get(j.id)?.slice(0, 60)})`),
+          3,
+        ),
       },
     );
   }
