@@ -3,7 +3,7 @@ import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createClient, type EnqueueEntry } from '@glasswork/core';
+import { createClient, type EnqueueEntry, JOB_NAME_ATTRIBUTE } from '@glasswork/core';
 import { DEAD_LETTER_ATTRIBUTE, sqsDriver } from '@glasswork/sqs';
 import type { FaultKind, FaultMix } from './fault-proxy.ts';
 import { FAULT_KINDS, NO_FAULTS } from './fault-proxy.ts';
@@ -262,8 +262,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         } catch {
           reason = undefined;
         }
-        deadLetters.push({ lane, jobId: jobIdOf(m.body), reason });
-        const key = reason === undefined ? '(no reason)' : `${reasonKind(reason)}: ${shorten(reason)}`;
+        const movedBySqs = !attribute && m.messageAttributes[JOB_NAME_ATTRIBUTE] !== undefined;
+        deadLetters.push({ lane, jobId: jobIdOf(m.body), reason, movedBySqs });
+        const key =
+          reason !== undefined
+            ? `${reasonKind(reason)}: ${shorten(reason)}`
+            : movedBySqs
+              ? '(moved by SQS’s redrive policy: no reason)'
+              : '(no reason)';
         reasons.set(key, (reasons.get(key) ?? 0) + 1);
       }
     }

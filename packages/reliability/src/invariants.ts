@@ -17,6 +17,11 @@ export interface DeadLetter {
   readonly jobId: string | undefined;
   /** From the `glasswork.dead-letter` attribute; undefined when it is missing. */
   readonly reason: string | undefined;
+  /**
+   * Moved by SQS's redrive policy rather than by a worker: it still has the original's attributes and no
+   * reason. Happens when the last receive the policy allows was lost (a kill, a lost ReceiveMessage answer).
+   */
+  readonly movedBySqs?: boolean | undefined;
 }
 
 export interface Observed {
@@ -74,6 +79,7 @@ export function checkInvariants(o: Observed): CheckRow[] {
   const reasonOf = new Map<string, string>();
   let noReason = 0;
   let noJobId = 0;
+  let moved = 0;
   for (const d of o.deadLetters) {
     if (d.jobId === undefined) {
       noJobId++;
@@ -81,7 +87,11 @@ export function checkInvariants(o: Observed): CheckRow[] {
     }
     dead.add(d.jobId);
     if (d.reason !== undefined && !reasonOf.has(d.jobId)) reasonOf.set(d.jobId, d.reason);
-    if (d.reason === undefined) noReason++;
+    if (d.movedBySqs) {
+      // The receives ran out: exhausted, though without a reason no code of ours could write.
+      moved++;
+      byReason.get('exhausted')?.add(d.jobId);
+    } else if (d.reason === undefined) noReason++;
     else byReason.get(reasonKind(d.reason))?.add(d.jobId);
   }
   const fated = (fate: string) => o.plan.filter((j) => j.payload.fate === fate).map((j) => j.id);
@@ -144,9 +154,18 @@ export function checkInvariants(o: Observed): CheckRow[] {
       actual: [...mustDie].filter((id) => completed.has(id)).length,
     },
     {
-      check: 'DLQ copies without a reason attribute, or without a job id',
+      check: 'DLQ copies a worker sent without a reason attribute, or without a job id',
       expected: 0,
       actual: noReason + noJobId,
+    },
+    {
+      check: 'DLQ copies moved by SQS’s redrive policy (no reason)',
+      expected: undefined,
+      actual: moved,
+      note:
+        moved === 0
+          ? undefined
+          : 'the last receive the policy allows was lost (a SIGKILL, a lost ReceiveMessage answer), so SQS moved the message on the next one; no worker saw it',
     },
     {
       check: 'DLQ copies (duplicates: dead-lettering is at least once per job)',

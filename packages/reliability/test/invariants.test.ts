@@ -80,6 +80,19 @@ describe('invariants of the fault suite', () => {
     ]);
   });
 
+  it('count a copy SQS’s redrive policy moved (no reason) as exhausted, apart from copies a worker sent bare', () => {
+    const observed: Observed = {
+      ...clean,
+      deadLetters: [
+        ...clean.deadLetters.filter((d) => d.jobId !== 'e'),
+        { lane: 'dynamodb', jobId: 'e', reason: undefined, movedBySqs: true },
+      ],
+    };
+    expect(broken(observed)).toEqual([]);
+    const moved = checkInvariants(observed).find((row) => row.check.startsWith('DLQ copies moved by SQS'));
+    expect(moved?.actual).toBe(1);
+  });
+
   it('sorts dead-letter reasons by the words the core uses', () => {
     expect(reasonKind('permanent failure: x')).toBe('permanent');
     expect(reasonKind('arrived on attempt 6, past maxAttempts 5; not run')).toBe('exhausted');
