@@ -75,7 +75,7 @@ describe('invariants of the fault suite', () => {
       'DLQ ids = permanent ∪ always-failing ∪ exhausted: in the DLQ for another reason',
       'DLQ copies whose reason is neither permanent nor exhaustion',
       'side effects of jobs planned to fail',
-      'DLQ copies without a reason attribute, or without a job id',
+      'DLQ copies a worker sent without a reason attribute, or without a job id',
       'completed and also dead-lettered, postgres-tx store',
     ]);
   });
