@@ -129,53 +129,51 @@ export async function runLambdaEvents(sqs: LocalSqs): Promise<EventResult[]> {
     (sqs.server.inspectQueue(dlq)?.messages.ready ?? []).some((m) =>
       m.messageAttributes['glasswork.dead-letter']?.StringValue?.includes(id),
     );
-  const row = (label: string, expected: string, ok: boolean, observed: string) =>
-    results.push({ name: `one batch: ${label}`, expected, observed, ok: ok && error === undefined });
   const state = (id: string) =>
     `${seen.has(id) ? 'ran' : 'not run'}, ${failed.has(id) ? 'reported failed' : 'not reported'}${inDlq(id) ? ', in the DLQ' : ''}`;
-  row(
-    'an intact record',
-    'runs, not reported',
-    seen.has(intact.messageId) && !failed.has(intact.messageId),
-    state(intact.messageId),
-  );
-  const id1 = (noId as SQSRecord).messageId;
-  row(
-    'a record without messageId',
-    'not run (nothing to report it by); the queue delivers it again',
-    !seen.has(id1),
-    state(id1),
-  );
-  const id2 = (noReceipt as SQSRecord).messageId;
-  row(
-    'a record without receiptHandle',
-    'not run, reported failed',
-    !seen.has(id2) && failed.has(id2),
-    state(id2),
-  );
-  const id3 = (noArn as SQSRecord).messageId;
-  row(
-    'a record without eventSourceARN',
-    'not run, reported failed',
-    !seen.has(id3) && failed.has(id3),
-    state(id3),
-  );
-  const id4 = (noBody as SQSRecord).messageId;
-  // Malformed, so dead; but SQS refuses an empty body, so the dead-letter send fails and the record is
-  // released to come back (with its real body, from SQS) in a minute.
-  row(
-    'a record without body',
-    'not run; dead-lettering an empty body fails, so reported failed',
-    !seen.has(id4) && failed.has(id4) && !inDlq(id4),
-    state(id4),
-  );
-  const id5 = (noAttributes as SQSRecord).messageId;
-  row(
-    'a record without attributes',
-    'runs as a first receive, not reported',
-    seen.has(id5) && !failed.has(id5),
-    state(id5),
-  );
-  row('a null record', 'skipped', true, error ?? 'skipped');
+  // [label, the record, what must happen, whether it ran, whether it was reported failed, whether in the DLQ]
+  const expectations: [string, SQSRecord | undefined, string, boolean, boolean, boolean][] = [
+    ['an intact record', intact, 'runs, not reported', true, false, false],
+    [
+      'a record without messageId',
+      noId,
+      'not run (nothing to report it by); the queue delivers it again',
+      false,
+      false,
+      false,
+    ],
+    ['a record without receiptHandle', noReceipt, 'not run, reported failed', false, true, false],
+    ['a record without eventSourceARN', noArn, 'not run, reported failed', false, true, false],
+    // Malformed, so dead; but SQS refuses an empty body, so the dead-letter send fails and the record is
+    // released to come back (with its real body, from SQS) in a minute.
+    [
+      'a record without body',
+      noBody,
+      'not run; dead-lettering an empty body fails, so reported failed',
+      false,
+      true,
+      false,
+    ],
+    [
+      'a record without attributes',
+      noAttributes,
+      'runs as a first receive, not reported',
+      true,
+      false,
+      false,
+    ],
+  ];
+  for (const [label, record, expected, ran, reported, dead] of expectations) {
+    const id = (record as SQSRecord).messageId;
+    const ok =
+      seen.has(id) === ran && failed.has(id) === reported && inDlq(id) === dead && error === undefined;
+    results.push({ name: `one batch: ${label}`, expected, observed: state(id), ok });
+  }
+  results.push({
+    name: 'one batch: a null record',
+    expected: 'skipped',
+    observed: error ?? 'skipped',
+    ok: !error,
+  });
   return results;
 }

@@ -1,10 +1,8 @@
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PGlite } from '@electric-sql/pglite';
 import { postgresStore } from '@glasswork/idempotency-postgres';
 import type { LocalSqs } from '@glasswork/sqs/local';
 import { startLocalSqs } from '@glasswork/sqs/local';
-import dynalite from 'dynalite';
+import { startDynamo } from '../../idempotency-dynamodb/test/dynamo.ts';
 import type { FaultMix, FaultProxy } from './fault-proxy.ts';
 import { startFaultProxy } from './fault-proxy.ts';
 import type { PgGate } from './pg-gate.ts';
@@ -66,24 +64,8 @@ export async function startServices(options: ServiceOptions): Promise<Services> 
   await db.exec(EFFECTS);
   const gate = await startPgGate(db);
 
-  const table = 'glasswork-idempotency';
-  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  client.destroy();
+  // The table as the DynamoDB store's README describes it, on dynalite (the store's own test helper).
+  const dynamo = await startDynamo();
 
   return {
     sqs,
@@ -93,11 +75,11 @@ export async function startServices(options: ServiceOptions): Promise<Services> 
     dlqNames,
     db,
     gate,
-    dynamodb: { endpoint, table },
+    dynamodb: { endpoint: dynamo.endpoint, table: dynamo.table },
     async stop() {
       await proxy.stop();
       await gate.stop();
-      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      await dynamo.stop();
       await sqs.stop();
       await db.close();
     },
