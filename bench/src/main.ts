@@ -1,113 +1,70 @@
-import { createClient, createWorker, defineJob } from '@glasswork/core';
-import { createPoller, sqsDriver } from '@glasswork/sqs';
-import type { Scenario } from './runner.ts';
-import { runScenarios } from './runner.ts';
-import { counting, startEmulator } from './sqs.ts';
+import { parseArgs } from 'node:util';
+import { coldStartSuite } from './cold-start.ts';
+import { consumerSuite } from './consumer.ts';
+import { enqueueSuite } from './enqueue.ts';
+import { lambdaSuites } from './lambda.ts';
+import { updateReadme } from './readme.ts';
+import type { SuiteResult } from './runner.ts';
+import { startEmulator } from './sqs.ts';
 
-// Requests per 1,000 jobs and poller throughput of @glasswork/sqs, against fauxqs running in a child
-// process. `pnpm bench` (or `node --import ./src/register.ts src/main.ts [runs]`).
+// `pnpm bench [suite ...] [--runs N] [--warmup N] [--quick] [--only <contender>]`: the four scenarios of issue 8, or those named.
+// Each prints a table of medians and writes bench/results/<suite>.json; `--quick` shrinks every workload
+// (a smoke test, not figures to quote); `--only` runs the contenders whose name contains it (to profile one).
 
-const runs = Number(process.argv[2] ?? 5);
-const job = defineJob<{ n: number; text: string }>({ name: 'bench' });
-const payload = (n: number) => ({ n, text: 'x'.repeat(200) });
-const emulator = await startEmulator();
+const SUITES = ['lambda', 'consumer', 'enqueue', 'cold-start'] as const;
+type SuiteName = (typeof SUITES)[number];
 
-function producer(queue: string) {
-  const client = counting(emulator.client);
-  const driver = sqsDriver({ client, endpoint: emulator.endpoint });
-  return { client, glass: createClient({ driver, defaultQueue: queue }) };
-}
-
-const enqueueMany: Scenario<{ queue: string }> = {
-  name: 'enqueueMany, 1,000 jobs',
-  setup: async () => ({ queue: await emulator.queue('many') }),
-  async run({ queue }) {
-    const { client, glass } = producer(queue);
-    await glass.ready();
-    const started = performance.now();
-    const results = await glass.enqueueMany(
-      Array.from({ length: 1000 }, (_, n) => ({ job, payload: payload(n) })),
-    );
-    const ms = performance.now() - started;
-    if (results.some((r) => !r.ok)) throw new Error('an enqueue failed');
-    return {
-      'requests / 1,000 jobs': client.total(),
-      'SendMessageBatch / 1,000': client.counts.get('SendMessageBatch') ?? 0,
-      'jobs/s': (1000 / ms) * 1000,
-    };
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    runs: { type: 'string' },
+    warmup: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
-};
-
-const enqueueEach: Scenario<{ queue: string }> = {
-  name: 'enqueue ×1,000 (one call each)',
-  setup: async () => ({ queue: await emulator.queue('each') }),
-  async run({ queue }) {
-    const { client, glass } = producer(queue);
-    const started = performance.now();
-    await Promise.all(Array.from({ length: 1000 }, (_, n) => glass.enqueue(job, payload(n))));
-    const ms = performance.now() - started;
-    return {
-      'requests / 1,000 jobs': client.total(),
-      'SendMessageBatch / 1,000': client.counts.get('SendMessageBatch') ?? 0,
-      'jobs/s': (1000 / ms) * 1000,
-    };
-  },
-};
-
-function pollerScenario(concurrency: number, messages: number): Scenario<{ queue: string }> {
-  return {
-    name: `poller, concurrency ${concurrency}, ${messages.toLocaleString('en-US')} msgs`,
-    async setup() {
-      const queue = await emulator.queue(`poll-${concurrency}`);
-      const { glass } = producer(queue);
-      const results = await glass.enqueueMany(
-        Array.from({ length: messages }, (_, n) => ({ job, payload: payload(n) })),
-      );
-      if (results.some((r) => !r.ok)) throw new Error('an enqueue failed');
-      return { queue };
-    },
-    async run({ queue }) {
-      const client = counting(emulator.client);
-      const driver = sqsDriver({ client, endpoint: emulator.endpoint });
-      let done = 0;
-      let resolve: () => void = () => {};
-      const finished = new Promise<void>((r) => {
-        resolve = r;
-      });
-      const worker = createWorker().handle(job, () => {
-        if (++done === messages) resolve();
-      });
-      const poller = createPoller({
-        worker,
-        driver,
-        queue,
-        concurrency,
-        waitTime: '1s',
-        handleSignals: false,
-      });
-      await poller.start();
-      client.reset();
-      const started = performance.now();
-      await finished;
-      // Wait for the last deletes: the throughput counts jobs done and acknowledged.
-      while (poller.stats.outcomes.ack < messages) await new Promise((r) => setTimeout(r, 1));
-      const ms = performance.now() - started;
-      const requests = client.total();
-      await poller.stop();
-      return {
-        'msgs/s': (messages / ms) * 1000,
-        'requests / 1,000 jobs': (requests / messages) * 1000,
-        'ReceiveMessage / 1,000': ((client.counts.get('ReceiveMessage') ?? 0) / messages) * 1000,
-        'DeleteMessageBatch / 1,000': ((client.counts.get('DeleteMessageBatch') ?? 0) / messages) * 1000,
-      };
-    },
-  };
+});
+const unknown = positionals.filter((p) => !SUITES.includes(p as SuiteName));
+if (unknown.length > 0) {
+  console.error(`Unknown suite ${unknown.join(', ')}: pick from ${SUITES.join(', ')}`);
+  process.exit(2);
 }
+const selected = positionals.length > 0 ? (positionals as SuiteName[]) : [...SUITES];
+const quick = values.quick ?? false;
+const runs = values.runs === undefined ? undefined : Number(values.runs);
+const warmup = values.warmup === undefined ? undefined : Number(values.warmup);
+const counts = (options: { runs: number; warmup: number }) => ({
+  only: values.only,
+  write: !quick,
+  runs: runs ?? (quick ? 1 : options.runs),
+  warmup: warmup ?? (quick ? 0 : options.warmup),
+});
 
-try {
-  await runScenarios('sqs', [enqueueMany, enqueueEach, pollerScenario(10, 5000), pollerScenario(50, 5000)], {
-    runs,
-  });
-} finally {
-  emulator.close();
+const started = performance.now();
+const results: SuiteResult[] = [];
+for (const suite of selected) {
+  if (suite === 'lambda') {
+    const sizes = quick
+      ? { records: 10_000, failureRecords: 10_000, slowRecords: 200 }
+      : { records: 200_000, failureRecords: 50_000, slowRecords: 2_000 };
+    results.push(...(await lambdaSuites(sizes, counts({ runs: 3, warmup: 1 }))));
+  }
+  if (suite === 'cold-start') results.push(await coldStartSuite(counts({ runs: 1, warmup: 0 })));
+  if (suite === 'consumer' || suite === 'enqueue') {
+    const emulator = await startEmulator();
+    try {
+      if (suite === 'consumer') {
+        results.push(await consumerSuite(emulator, quick ? 2_000 : 20_000, counts({ runs: 3, warmup: 1 })));
+      } else {
+        results.push(await enqueueSuite(emulator, quick ? 1_000 : 10_000, counts({ runs: 3, warmup: 1 })));
+      }
+    } finally {
+      emulator.close();
+    }
+  }
 }
+// Quick runs and single contenders are not figures to publish.
+if (!quick && values.only === undefined) {
+  const updated = updateReadme(results);
+  if (updated.length > 0) console.log(`\nbench/README.md: updated ${updated.join(', ')}`);
+}
+console.log(`\nall done in ${((performance.now() - started) / 1000).toFixed(0)}s`);

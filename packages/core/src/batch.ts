@@ -95,10 +95,13 @@ export async function processBatch<D extends Delivery>(
   deliveries: readonly D[],
   options: ProcessBatchOptions<D>,
 ): Promise<BatchItem<D>[]> {
-  const limit =
+  // Without a shared limiter and with room for every delivery, no limiter: one async layer less per record.
+  const limit: Limiter =
     typeof options.concurrency === 'function'
       ? options.concurrency
-      : createLimiter(options.concurrency ?? Math.max(1, deliveries.length));
+      : (options.concurrency ?? deliveries.length) >= deliveries.length
+        ? (fn) => fn()
+        : createLimiter(options.concurrency ?? 1);
   const results: BatchItem<D>[] = new Array(deliveries.length);
 
   const one = async (index: number, runOptions: RunOptions | undefined): Promise<Outcome> => {
@@ -163,6 +166,12 @@ export async function applyOutcome(
       throw new GlassworkError(`The ${driver.name} driver has no ${name}(): it cannot be used by a consumer`);
     return fn.bind(driver) as NonNullable<QueueDriver[K]>;
   };
+  // A retry handed off to another message: this one is done.
+  const done = outcome.type === 'retry' && outcome.handedOff === true;
+  if (done) {
+    await need('ack')(queue, [message]).catch(report);
+    return outcome;
+  }
   switch (outcome.type) {
     case 'ack':
     case 'discard':

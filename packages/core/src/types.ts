@@ -303,8 +303,16 @@ export interface Delivery {
 export type Outcome =
   /** Done: delete it. `duplicate` when an idempotency record answered instead of the handler. */
   | { readonly type: 'ack'; readonly result?: unknown; readonly duplicate?: boolean }
-  /** Failed with attempts left: make it visible again after `delayMs` (never 0). */
-  | { readonly type: 'retry'; readonly delayMs: number; readonly error: unknown }
+  /**
+   * Failed with attempts left: make it visible again after `delayMs` (never 0). `handedOff`: a new message
+   * already carries the retry (a scheduler holds it past SQS's 12 hours), so delete this one.
+   */
+  | {
+      readonly type: 'retry';
+      readonly delayMs: number;
+      readonly error: unknown;
+      readonly handedOff?: boolean;
+    }
   /** Not its turn (a lock, a deadline, a FIFO predecessor): visible again after `delayMs`, not a failure. */
   | { readonly type: 'defer'; readonly delayMs: number; readonly reason: string }
   /** Send to the dead-letter queue with the reason, then delete. */

@@ -1,4 +1,4 @@
-import { raceAbort } from './abort.ts';
+import { raceAbort, raceSignal } from './abort.ts';
 import { HandlerContext } from './context.ts';
 import type { Duration } from './duration.ts';
 import { parseDuration } from './duration.ts';
@@ -238,8 +238,8 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
     const { delivery } = ctx;
     const timeout = registration.timeout;
     const outer = delivery.signal;
-    // No timeout and no outer signal: no controller, no timer, no race.
-    const controller = timeout !== undefined || outer ? new AbortController() : undefined;
+    // A timeout needs a controller of its own; without one the handler can share the adapter's signal.
+    const controller = timeout !== undefined ? new AbortController() : undefined;
     const ectx = new HandlerContext(
       ctx,
       ctx.envelope!,
@@ -247,7 +247,7 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       registration.retry.maxAttempts,
       timeout,
       payload,
-      controller?.signal ?? NEVER_ABORTED,
+      controller?.signal ?? outer ?? NEVER_ABORTED,
     );
     for (const extend of p.contexts) Object.assign(ectx, extend.fn(ectx));
 
@@ -260,9 +260,11 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
     };
     const work = p.execute ? p.execute(ectx, inner) : inner();
     state.finished = work.then(noop, noop);
-    if (!controller) return work;
-    const onTimeout = () => new JobTimeoutError(registration.job.name, timeout as number);
-    return raceAbort(work, controller, timeout, outer, onTimeout);
+    if (controller) {
+      const onTimeout = () => new JobTimeoutError(registration.job.name, timeout as number);
+      return raceAbort(work, controller, timeout, outer, onTimeout);
+    }
+    return outer ? raceSignal(work, outer) : work;
   }
 
   interface RunState {
@@ -282,9 +284,15 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       ctx = c;
       const pp = p;
       let decided: Outcome | undefined;
-      const inner = async () => (decided = await decide(pp, c, runOptions, state));
       try {
-        outcome = pp.deliver ? await pp.deliver(c, inner) : await inner();
+        if (pp.deliver) {
+          outcome = await pp.deliver(c, async () => {
+            decided = await decide(pp, c, runOptions, state);
+            return decided;
+          });
+        } else {
+          outcome = await decide(pp, c, runOptions, state);
+        }
       } catch (error) {
         // A wrap hook threw. If the outcome was already decided (the handler ran), it stands;
         // otherwise this counts as a failed attempt, so nothing is lost.

@@ -159,3 +159,34 @@ describe('applyOutcome', () => {
     expect(calls).toEqual(['deadLetter']);
   });
 });
+
+describe('applyOutcome with a handed-off retry', () => {
+  it('deletes the received message instead of changing its visibility', async () => {
+    const calls: string[] = [];
+    const driver: QueueDriver = {
+      name: 'fake',
+      capabilities: {
+        maxBatchSize: 10,
+        maxBatchBytes: 1e6,
+        maxDelaySeconds: 900,
+        fifo: false,
+        fifoDelay: false,
+      },
+      send: async () => [],
+      ack: async () => void calls.push('ack'),
+      release: async () => void calls.push('release'),
+    };
+    const worker = createWorker().handle(step, () => {});
+    const delivery = { ...deliveryOf(step, { group: 'x', seq: 1 }), receipt: 'r1' };
+    const result = await worker.run(delivery);
+    const handedOff = {
+      type: 'retry',
+      delayMs: 86_400_000,
+      error: new Error('later'),
+      handedOff: true,
+    } as const;
+    const applied = await applyOutcome(driver, 'q', delivery, { ...result, outcome: handedOff });
+    expect(applied).toBe(handedOff);
+    expect(calls).toEqual(['ack']);
+  });
+});

@@ -3,7 +3,7 @@ import type { IdempotencyRecord, IdempotencyStore, JsonValue } from './types.ts'
 
 /** Options of `memoryStore`. */
 export interface MemoryStoreOptions {
-  /** Expired records are swept every this many claims. @default 1000 */
+  /** Every this many claims, up to twice as many records are checked and the expired ones dropped. @default 1000 */
   readonly sweepEvery?: number;
 }
 
@@ -45,8 +45,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     result: entry.result === undefined ? undefined : (JSON.parse(entry.result) as JsonValue),
     expiresAt: entry.expiresAt,
   });
+  // Sweeps a bounded slice per call, resuming where the last one stopped (Map iterators stay valid as
+  // entries come and go): amortised constant work per claim, where a full scan grew with the store.
+  let cursor: MapIterator<[string, Entry]> | undefined;
   const sweep = (now: number) => {
-    for (const [key, entry] of entries) if (entry.expiresAt <= now) entries.delete(key);
+    for (let checked = 0; checked < sweepEvery * 2; checked++) {
+      cursor ??= entries.entries();
+      const next = cursor.next();
+      if (next.done) {
+        cursor = undefined;
+        return;
+      }
+      const [key, entry] = next.value;
+      if (entry.expiresAt <= now) entries.delete(key);
+    }
   };
 
   return {
@@ -54,7 +66,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     get size() {
       return entries.size;
     },
-    clear: () => entries.clear(),
+    clear: () => {
+      entries.clear();
+      cursor = undefined;
+    },
     async claim(key, { now, lockExpiresAt, hash }) {
       if (++claims % sweepEvery === 0) sweep(now);
       const entry = live(key, now);

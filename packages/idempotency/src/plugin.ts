@@ -99,10 +99,12 @@ export function idempotencyPlugin(
     const runtime = runtimeFor(ctx);
     const at = runtime.now();
     const hash = hashOf(ctx.delivery);
-    // The deadline bounds the lock, but does not set it: under the poller it is SQS's 12 hours (heartbeats
-    // keep the message), while a killed worker's message is back after its visibility timeout and would
-    // find the key locked, and be deferred, for the rest of those 12 hours.
-    const lockExpiresAt = Math.max(at + MIN_LOCK_MS, Math.min(ctx.deadline ?? Infinity, at + lockFor(ctx)));
+    // The delivery's deadline bounds the lock (a Lambda invocation's end), but a far deadline (a poller that
+    // heartbeats may keep a message for 12 hours) must not keep a crashed worker's lock that long.
+    const lockExpiresAt = Math.max(
+      Math.min(ctx.deadline ?? Number.POSITIVE_INFINITY, at + lockFallback(ctx)),
+      at + MIN_LOCK_MS,
+    );
     let claim: ClaimResult;
     try {
       claim = await store.claim(key, { now: at, lockExpiresAt, hash });
@@ -193,8 +195,8 @@ export function idempotencyPlugin(
     throw error;
   }
 
-  /** The explicit `lockTimeout`, else the job's timeout plus a margin, else 5 minutes; cut at the deadline. */
-  const lockFor = (ctx: ExecuteContext): number =>
+  /** The longest lock: the explicit `lockTimeout`, else the job's timeout plus a margin, else 5 minutes. */
+  const lockFallback = (ctx: ExecuteContext): number =>
     lockTimeoutMs ?? (ctx.timeout === undefined ? DEFAULT_LOCK_MS : ctx.timeout + LOCK_MARGIN_MS);
 
   return definePlugin({

@@ -121,9 +121,8 @@ export interface IdempotencyOptions {
   /** How long a completed record answers duplicates. @default '24h' */
   readonly expiresAfter?: Duration;
   /**
-   * How long a claim holds its lock, or until the delivery's deadline if that comes first (a Lambda
-   * invocation's end). Set it above your longest handler run, and below the time after which a crashed
-   * worker's job should run again.
+   * The longest a claim holds its lock; it ends sooner at the delivery's deadline (a Lambda invocation's
+   * end). Set it above your longest handler run, or give long jobs a `timeout`.
    * @default the job's `timeout` plus 30 s, or 5 minutes for jobs without one
    */
   readonly lockTimeout?: Duration;

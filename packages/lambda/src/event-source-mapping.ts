@@ -7,6 +7,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 export type SqsLambdaHandler = (
   event: SQSEvent,
   context: Context,
+  // biome-ignore lint/suspicious/noConfusingVoidType: @types/aws-lambda's SQSHandler returns void
 ) => Promise<SQSBatchResponse | undefined | void>;
 
 export interface EventSourceMappingOptions {
@@ -271,6 +272,7 @@ function toRecord(message: SdkMessage, arn: string, region: string): SQSRecord {
 
 /** Lambda's rules: a response naming a record not in the batch, or without an id, fails the whole batch. */
 function failuresOf(
+  // biome-ignore lint/suspicious/noConfusingVoidType: what an SQSHandler may resolve to
   response: SQSBatchResponse | undefined | void,
   records: SQSRecord[],
 ): Set<string> | 'all' {

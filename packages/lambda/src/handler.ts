@@ -147,7 +147,11 @@ export function createSqsHandler(
             });
             // Deleted during the invocation; reported done too, so a later failure of the batch cannot
             // run them again.
-            if (applied.type === 'dead' || applied.type === 'discard') failures.delete(delivery.messageId);
+            const deleted =
+              applied.type === 'dead' ||
+              applied.type === 'discard' ||
+              (applied.type === 'retry' && applied.handedOff);
+            if (deleted) failures.delete(delivery.messageId);
             return applied;
           },
         });

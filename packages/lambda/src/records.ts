@@ -1,4 +1,5 @@
 import type { SqsReceivedMessage } from '@glasswork/sqs';
+import { systemFields } from '@glasswork/sqs';
 import type { SQSRecord } from 'aws-lambda';
 
 export interface RecordContext {
@@ -29,24 +30,23 @@ export function isActionable(record: SQSRecord): boolean {
 
 /** Turns an SQS record of a Lambda event into a delivery the worker runs and the SQS driver acts on. */
 export function toDelivery(record: SQSRecord, context: RecordContext): SqsReceivedMessage {
-  const system = record.attributes ?? ({} as Partial<SQSRecord['attributes']>);
+  const system = (record.attributes ?? {}) as unknown as Readonly<Record<string, string | undefined>>;
   const attributes: Record<string, string> = {};
-  for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
-    if (typeof value?.stringValue === 'string') attributes[name] = value.stringValue;
+  const given = record.messageAttributes;
+  if (given) {
+    for (const name in given) {
+      const value = given[name]?.stringValue;
+      if (typeof value === 'string') attributes[name] = value;
+    }
   }
-  const receiveCount = Number(system.ApproximateReceiveCount);
-  const sentAt = Number(system.SentTimestamp);
   return {
     messageId: record.messageId,
     receipt: record.receiptHandle,
     body: typeof record.body === 'string' ? record.body : '',
-    // Lambda always sends the count; 1 is the safe reading if not (never "past the limit").
-    receiveCount: Number.isInteger(receiveCount) && receiveCount > 0 ? receiveCount : 1,
+    ...systemFields(system),
     queue: queueNameOf(record.eventSourceARN),
     queueUrl: context.queueUrl,
     attributes,
-    groupId: system.MessageGroupId,
-    sentAt: Number.isFinite(sentAt) ? sentAt : undefined,
     receivedAt: context.receivedAt,
     maxReceiveCount: context.maxReceiveCount,
     deadline: context.deadline,

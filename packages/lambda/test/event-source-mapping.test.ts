@@ -1,18 +1,23 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { LocalSqs } from '@glasswork/sqs/local';
+import { startLocalSqs } from '@glasswork/sqs/local';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEventSourceMapping } from '../src/index.ts';
-import { startSqs } from './fauxqs.ts';
 
-let sqs: Awaited<ReturnType<typeof startSqs>>;
+let sqs: LocalSqs;
 beforeAll(async () => {
-  sqs = await startSqs();
+  sqs = await startLocalSqs();
 });
 afterAll(async () => sqs?.stop());
 
 let queues = 0;
 async function queueWith(count: number) {
-  const { queueUrl } = sqs.server.createQueue(`esm-${++queues}`, { attributes: { VisibilityTimeout: '1' } });
+  const { url: queueUrl } = sqs.createQueue({
+    name: `esm-${++queues}`,
+    visibilityTimeout: 1,
+    maxReceiveCount: false,
+  });
   for (let i = 0; i < count; i += 10) {
     const entries = Array.from({ length: Math.min(10, count - i) }, (_, j) => ({
       Id: `${j}`,

@@ -104,7 +104,10 @@ export async function expectOneTrace(transport: Transport, t: Telemetry): Promis
   expect(renders.map((s) => s.parentSpanContext?.spanId)).toEqual(processes.map(idOf));
 
   // The log lines carry the trace, and each the span it was written in.
-  const lines = written.map((line) => JSON.parse(line) as Line);
+  // The job's lines (a poller also logs its own stopping and stopped).
+  const lines = written
+    .map((line) => JSON.parse(line) as Line)
+    .filter((l) => !String(l.msg).startsWith('worker '));
   const spanOfAttempt = (attempt: number) => idOf(processes[attempt - 1]);
   expect(lines.map((l) => [l.msg, l.attempt])).toEqual([
     ['job enqueued', undefined],

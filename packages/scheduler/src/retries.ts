@@ -2,7 +2,6 @@ import type { DeliveryContext, Outcome, Plugin } from '@glasswork/core';
 import { definePlugin, encodeEnvelope, utf8Bytes, visibilitySeconds } from '@glasswork/core';
 import { ScheduleInputTooLargeError } from './errors.ts';
 import type { ScheduleBackend } from './types.ts';
-import { isoSeconds } from './zone.ts';
 
 export interface SchedulerRetriesOptions {
   /** Where long retries wait: `eventBridgeScheduler({ ... })`, or `localScheduler({ ... })` in development. */
@@ -22,8 +21,8 @@ export interface SchedulerRetriesOptions {
  * the received message is then deleted. Standard queues only: on a FIFO queue the failed message stays,
  * holding its group back, as the core decides.
  *
- * The delivery ends with a `discard` outcome whose reason names the hand-off (the core has no outcome for
- * "retried elsewhere"), so observers see `discard`, not `retry`, for these attempts.
+ * The delivery ends as a `retry` marked `handedOff`: observers see the retry and its full delay, and the
+ * adapter deletes the received message instead of changing its visibility.
  */
 export function schedulerRetries(options: SchedulerRetriesOptions): Plugin {
   const { scheduler } = options;
@@ -78,11 +77,7 @@ export function schedulerRetries(options: SchedulerRetriesOptions): Plugin {
       onError(error, ctx);
       return outcome;
     }
-    return {
-      type: 'discard',
-      reason: `retry handed to the ${scheduler.name} scheduler: attempt ${next} at ${isoSeconds(at)}`,
-      error: outcome.error,
-    };
+    return { ...outcome, handedOff: true };
   }
 
   return definePlugin({

@@ -15,7 +15,7 @@ export type { Poller, PollerOptions, PollerStats } from './poller.ts';
 export { createPoller } from './poller.ts';
 export type { QueueArn } from './queues.ts';
 export { parseQueueArn, queueNameFromUrl, queueUrlFromArn } from './queues.ts';
-export { attributeRequested, SYSTEM_ATTRIBUTE_NAMES, toReceivedMessage } from './receive.ts';
+export { attributeRequested, SYSTEM_ATTRIBUTE_NAMES, systemFields, toReceivedMessage } from './receive.ts';
 export type { SendBatchOptions } from './send.ts';
 export { MAX_DELAY_SECONDS, MAX_MESSAGE_ATTRIBUTES, sendBatch } from './send.ts';
 export type {

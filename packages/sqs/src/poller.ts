@@ -28,6 +28,11 @@ export interface PollerOptions
   concurrency?: number;
   /** Messages per ReceiveMessage, 1 to 10. @default 10 */
   batchSize?: number;
+  /**
+   * ReceiveMessage calls in flight per queue: one receive waits a round trip, so a high `concurrency`
+   * needs several to keep its slots full. @default `concurrency / batchSize`, rounded up, at most 10
+   */
+  receivers?: number;
   /** Visibility timeout of received messages. @default the queue's VisibilityTimeout */
   visibilityTimeout?: Duration;
   /**
@@ -106,6 +111,10 @@ export function createPoller(options: PollerOptions): Poller {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) {
     throw new ConfigurationError(`createPoller: batchSize must be 1 to 10 (SQS's limit), got ${batchSize}`);
   }
+  const receivers = options.receivers ?? Math.min(10, Math.ceil(concurrency / batchSize));
+  if (!Number.isInteger(receivers) || receivers < 1) {
+    throw new ConfigurationError(`createPoller: receivers must be a whole number >= 1, got ${receivers}`);
+  }
   const waitTimeMs = parseDuration(options.waitTime ?? '20s');
   if (waitTimeMs > 20_000)
     throw new ConfigurationError('createPoller: waitTime is at most 20s (SQS long polling)');
@@ -137,6 +146,8 @@ export function createPoller(options: PollerOptions): Poller {
   const slots = createSlots(concurrency);
   const tracked = new Map<SqsReceivedMessage, Tracked>();
   let held = 0;
+  // Slots promised to receives in flight, so several receivers never take more than `concurrency`.
+  let reserved = 0;
   let unapplied = 0;
   let received = 0;
   const outcomes: Record<OutcomeType, number> = { ack: 0, retry: 0, defer: 0, dead: 0, discard: 0 };
@@ -173,6 +184,14 @@ export function createPoller(options: PollerOptions): Poller {
       );
     }
     if (heartbeatMs === undefined) {
+      // Without heartbeats a job starts only with START_MARGIN_MS of visibility left: a shorter visibility
+      // would defer every message forever.
+      if (visibilityMs <= START_MARGIN_MS) {
+        throw new ConfigurationError(
+          `createPoller: messages of "${name}" stay invisible for ${visibilityMs}ms, too short to start any job with heartbeat off: ` +
+            `raise visibilityTimeout above ${START_MARGIN_MS}ms or turn the heartbeat on`,
+        );
+      }
       for (const job of worker.jobs()) {
         const timeout = worker.timeoutOf(job.name);
         if (timeout !== undefined && timeout + START_MARGIN_MS >= visibilityMs) {
@@ -239,15 +258,17 @@ export function createPoller(options: PollerOptions): Poller {
   async function receiveLoop(queue: QueueContext): Promise<void> {
     let failures = 0;
     while (state === 'running') {
-      const free = concurrency - held;
+      const free = concurrency - held - reserved;
       if (free <= 0) {
         await changed();
         continue;
       }
+      const want = Math.min(batchSize, free);
+      reserved += want;
       let messages: SqsReceivedMessage[];
       try {
         messages = await driver.receive(queue.name, {
-          maxMessages: Math.min(batchSize, free),
+          maxMessages: want,
           waitTimeMs,
           ...(queue.requestVisibilityMs === undefined
             ? {}
@@ -256,12 +277,17 @@ export function createPoller(options: PollerOptions): Poller {
         });
         failures = 0;
       } catch (error) {
+        reserved -= want;
+        notify();
         if (state !== 'running') break;
         failures++;
         report(error, queue.name);
         await sleep(backoff(failures, 200, 20_000), receiveAbort.signal);
         continue;
       }
+      // Synchronously from here to dispatch: no other receiver sees the slots free in between.
+      reserved -= want;
+      if (messages.length < want) notify();
       // Received while stopping: dispatched anyway, and handed back at once without running.
       if (messages.length > 0) dispatch(queue, messages);
     }
@@ -329,7 +355,7 @@ export function createPoller(options: PollerOptions): Poller {
       heartbeatTimer = setInterval(heartbeat, Math.max(50, Math.floor(Math.min(...beats) / 4)));
       heartbeatTimer.unref();
     }
-    loops = queues.map((queue) => receiveLoop(queue));
+    loops = queues.flatMap((queue) => Array.from({ length: receivers }, () => receiveLoop(queue)));
   }
 
   function stop(reason = 'stop() was called'): Promise<void> {

@@ -18,6 +18,22 @@ export function attributeRequested(name: string, requested: readonly string[]): 
   return false;
 }
 
+/** What a delivery takes from SQS's system attributes (a receive's `Attributes`, a Lambda record's `attributes`). */
+export function systemFields(system: Readonly<Record<string, string | undefined>>): {
+  receiveCount: number;
+  sentAt: number | undefined;
+  groupId: string | undefined;
+} {
+  const receiveCount = Number(system.ApproximateReceiveCount);
+  const sentAt = Number(system.SentTimestamp);
+  return {
+    // SQS always sends the count when asked; 1 is the safe reading if not (never "past the limit").
+    receiveCount: Number.isInteger(receiveCount) && receiveCount > 0 ? receiveCount : 1,
+    sentAt: Number.isFinite(sentAt) ? sentAt : undefined,
+    groupId: system.MessageGroupId,
+  };
+}
+
 /**
  * Turns an SQS message into a delivery. Only the requested message attributes with string values are kept:
  * SQS returns just those, and an emulator that returns more must not change what the worker sees.
@@ -40,19 +56,14 @@ export function toReceivedMessage(
       attributes[name] = value.StringValue;
     }
   }
-  const receiveCount = Number(system.ApproximateReceiveCount);
-  const sentAt = Number(system.SentTimestamp);
   return {
     messageId: message.MessageId as string,
     receipt: message.ReceiptHandle as string,
     body: message.Body ?? '',
-    // SQS always sends the count when asked; 1 is the safe reading if it did not (never "past the limit").
-    receiveCount: Number.isInteger(receiveCount) && receiveCount > 0 ? receiveCount : 1,
+    ...systemFields(system),
     queue: context.queue,
     queueUrl: context.queueUrl,
     attributes,
-    groupId: system.MessageGroupId,
-    sentAt: Number.isFinite(sentAt) ? sentAt : undefined,
     receivedAt: context.receivedAt,
     maxReceiveCount: context.maxReceiveCount,
     deadline: context.receivedAt + context.visibilityTimeoutSeconds * 1000,

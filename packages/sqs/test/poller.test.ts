@@ -63,6 +63,15 @@ async function twoQueuesOneSlot(worker: Worker<any>, fill: (client: Client) => P
   return { a, b, poller };
 }
 
+/** A promise with its resolve function outside. */
+function gate(): { promise: Promise<void>; open(): void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
 /** A handler that tracks how many run at once. */
 function gauge() {
   let running = 0;
@@ -267,6 +276,12 @@ describe('createPoller', () => {
     const error = await poller.start().catch((e) => e);
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error.message).toContain('Job "work" may run 10000ms');
+    // Too short to start anything without heartbeats: refused, rather than deferring every message forever.
+    const tight = poll(
+      createWorker().handle(job, () => {}),
+      { visibilityTimeout: '1s', heartbeat: false },
+    );
+    await expect(tight.poller.start()).rejects.toThrow(/too short to start any job with heartbeat off/);
     expect(() => createPoller({ worker, queue: 'q', batchSize: 11 })).toThrow(ConfigurationError);
     expect(() => createPoller({ worker, queue: 'q', concurrency: 0 })).toThrow(ConfigurationError);
   });
@@ -347,21 +362,51 @@ describe('stopping', () => {
 
   it('hands back messages that had not started, visible again at once', async () => {
     const rec = recorder();
-    const worker = createWorker({ plugins: [rec.plugin] }).handle(job, () => sleep(500));
-    const { a, b, poller } = await twoQueuesOneSlot(worker, async (client) => {
-      await client.enqueue(job, { n: 1 }, { queue: 'a' });
-      await client.enqueue(job, { n: 2 }, { queue: 'b' });
-    });
-    await eventually(() => rec.of('start').length === 1 && poller.stats.received === 2);
-    await poller.stop();
-    expect(rec.of('start')).toHaveLength(1);
-    expect(rec.of('success')).toHaveLength(1);
+    // A receive that brings its message only after stop() began: the message must not run.
+    const received = gate();
+    const stopCalled = gate();
+    const late = wrapClient(sqs.client, (call, forward) =>
+      call.command === 'ReceiveMessage'
+        ? (async () => {
+            const out = await forward();
+            if ((out.Messages ?? []).length > 0) {
+              received.open();
+              await stopCalled.promise;
+            }
+            return out;
+          })()
+        : undefined,
+    );
+    const worker = createWorker({ plugins: [rec.plugin] }).handle(job, () => {});
+    const { queue, client, poller } = poll(worker, { client: late });
+    await client.enqueue(job, { n: 1 });
+    await poller.start();
+    await received.promise;
+    const stopping = poller.stop();
+    stopCalled.open();
+    await stopping;
+    expect(rec.of('start')).toHaveLength(0);
     expect(rec.of('defer').map((d) => d.detail.reason)).toEqual(['the poller is stopping']);
-    const waiting = rec.of('defer')[0]?.delivery?.queue === 'a' ? a : b;
     const out = await sqs.client.send(
-      new ReceiveMessageCommand({ QueueUrl: waiting.url, MaxNumberOfMessages: 1 }),
+      new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 1 }),
     );
     expect(out.Messages).toHaveLength(1);
+  });
+
+  it('never takes more messages than free slots, however many receivers', async () => {
+    const g = gauge();
+    const counting = wrapClient(sqs.client);
+    const worker = createWorker().handle(job, g.handler);
+    const { client, poller } = poll(worker, { client: counting, concurrency: 3, batchSize: 2, receivers: 4 });
+    await client.enqueueMany(Array.from({ length: 12 }, (_, n) => ({ job, payload: { n, ms: 50 } })));
+    await poller.start();
+    await eventually(() => poller.stats.outcomes.ack === 12);
+    expect(g.max).toBeLessThanOrEqual(3);
+    const asked = counting.calls
+      .filter((c) => c.command === 'ReceiveMessage')
+      .map((c) => c.input.MaxNumberOfMessages);
+    expect(Math.max(...asked)).toBeLessThanOrEqual(2);
+    expect(poller.stats.inFlight).toBe(0);
   });
 
   it('stops on SIGTERM and removes its signal handlers', async () => {
