@@ -13,7 +13,13 @@ import type { EventBusOptions } from './hooks.ts';
 import { compose, EventBus, orderPlugins, setupPlugins } from './hooks.ts';
 import { isJob } from './job.ts';
 import { lazy } from './lazy.ts';
-import { arrivedTooLateOutcome, deferOutcome, failureOutcome, incompatibleOutcome } from './outcomes.ts';
+import {
+  arrivedTooLateOutcome,
+  deferOutcome,
+  failureOutcome,
+  incompatibleOutcome,
+  isLastReceive,
+} from './outcomes.ts';
 import type { RetryPolicy } from './retry.ts';
 import { DEFAULT_RETRY, MIN_RETRY_DELAY_MS, resolveRetry } from './retry.ts';
 import type {
@@ -202,7 +208,9 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       payload = result.value;
     }
     const { deadline } = ctx.delivery;
-    if (deadline !== undefined && run?.startMargin !== undefined) {
+    // On the last receive the queue allows, deferring means dead-lettering a job that never ran, even one
+    // already done (a duplicate the execute hooks would answer): run it with the time there is instead.
+    if (deadline !== undefined && run?.startMargin !== undefined && !isLastReceive(ctx.delivery)) {
       const left = deadline - ctx.now();
       if (left <= (registration.timeout ?? 0) + run.startMargin) {
         return deferOutcome(ctx, 0, `only ${left}ms left before the deadline`, policy.dead);

@@ -332,6 +332,26 @@ describe('worker outcomes', () => {
     expect(roomy.outcome.type).toBe('ack');
   });
 
+  it('runs a job on the last receive the queue allows even when the deadline is close, instead of dead-lettering it unrun', async () => {
+    // Found by the fault suite: a second copy of a job that had completed (a producer retry after a lost
+    // answer) was deferred by a Lambda invocation's deadline on every receive, then dead-lettered on the
+    // last one without the idempotency plugin ever being asked.
+    const answered = definePlugin({
+      name: 'answers-duplicates',
+      setup: (hooks) => hooks.execute(async () => ({ type: 'duplicate', value: 'done before' })),
+    });
+    const worker = createWorker({ plugins: [answered] }).handle(sendEmail, () => {}, { timeout: '10s' });
+    const last = deliveryOf(
+      sendEmail,
+      { userId: 'u' },
+      { deadline: Date.now() + 5000, receiveCount: 10, maxReceiveCount: 10 },
+    );
+    const result = await worker.run(last, { startMargin: 1000 });
+    expect(result.outcome).toEqual({ type: 'ack', result: 'done before', duplicate: true });
+    const earlier = await worker.run({ ...last, receiveCount: 9 }, { startMargin: 1000 });
+    expect(earlier.outcome.type).toBe('defer');
+  });
+
   it('times a job out like a transient failure, aborting its signal first', async () => {
     let aborted: unknown;
     const { worker, events } = setup(

@@ -23,6 +23,7 @@ export async function startDynamo(table = 'glasswork-idempotency') {
   return {
     client,
     table,
+    endpoint: `http://127.0.0.1:${port}`,
     async stop() {
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

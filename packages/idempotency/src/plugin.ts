@@ -1,5 +1,5 @@
 import type { DeliveryContext, ExecuteContext, ExecuteResult, Plugin } from '@glasswork/core';
-import { ConfigurationError, definePlugin, parseDuration } from '@glasswork/core';
+import { ConfigurationError, definePlugin, PermanentJobError, parseDuration } from '@glasswork/core';
 import {
   hasCode,
   IdempotencyKeyMismatchError,
@@ -66,8 +66,20 @@ export function idempotencyPlugin(
   });
 
   /** The hash stored beside a claim: of the envelope's payload, which a schema change cannot alter. */
-  const hashOf = (ctx: DeliveryContext): string | undefined =>
-    hashing && ctx.envelope ? hashPayload(ctx.envelope.payload) : undefined;
+  const hashOf = (ctx: DeliveryContext): string | undefined => {
+    if (!hashing || !ctx.envelope) return undefined;
+    try {
+      return hashPayload(ctx.envelope.payload);
+    } catch (error) {
+      // JSON.parse reads nesting that JSON.stringify cannot write (about 10,000 levels): no producer of ours
+      // sent this, and every attempt would fail the same way.
+      throw new PermanentJobError(
+        `the payload cannot be hashed for the idempotency check (${(error as Error)?.message ?? error}): ` +
+          'it is nested too deeply for JSON; set hashPayload: false for this job, or send a flatter payload',
+        { cause: error },
+      );
+    }
+  };
 
   const checkHash = (key: string, stored: string | undefined, hash: string | undefined) => {
     if (stored !== undefined && hash !== undefined && stored !== hash) {

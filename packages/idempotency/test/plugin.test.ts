@@ -77,6 +77,46 @@ describe('idempotencyPlugin: claims and locks', () => {
     expect((await store.get('order:j1', { now: NOW }))?.status).toBe('completed');
   });
 
+  it('ends the lock at the job timeout plus a margin, or lockTimeout, when the deadline is further away', async () => {
+    // The poller's deadline with heartbeats is SQS's 12 hours; a killed poller's message comes back after
+    // its visibility timeout and must not find the key locked for the rest of those hours.
+    const twelveHours = NOW + 12 * 3_600_000;
+    const seen: unknown[] = [];
+    const timed = setup();
+    timed.worker.handle(order, (_p, ctx) => void seen.push(ctx.idempotency.lease?.lockExpiresAt), {
+      timeout: '5s',
+    });
+    await timed.worker.run(deliveryOf(order, { orderId: 'a', cents: 1 }, { deadline: twelveHours }));
+    const explicit = setup({ lockTimeout: '90s' });
+    explicit.worker.handle(order, (_p, ctx) => void seen.push(ctx.idempotency.lease?.lockExpiresAt));
+    await explicit.worker.run(deliveryOf(order, { orderId: 'a', cents: 1 }, { deadline: twelveHours }));
+    const untimed = setup();
+    untimed.worker.handle(order, (_p, ctx) => void seen.push(ctx.idempotency.lease?.lockExpiresAt));
+    await untimed.worker.run(deliveryOf(order, { orderId: 'a', cents: 1 }, { deadline: twelveHours }));
+    expect(seen).toEqual([NOW + 35_000, NOW + 90_000, NOW + 300_000]);
+  });
+
+  it('dead-letters at once a payload nested too deeply to hash, instead of retrying it', async () => {
+    // JSON.parse reads 100,000 levels; JSON.stringify (and so the hash) overflows the stack far sooner.
+    const { worker } = setup();
+    const loose = defineJob<{ deep: unknown }>({ name: 'loose' });
+    let runs = 0;
+    worker.handle(loose, () => void runs++);
+    const delivery = deliveryOf(loose, {}, { id: 'deep' });
+    const deep = delivery.body.replace(
+      '"payload":{}',
+      `"payload":{"deep":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+    );
+    const { outcome } = await worker.run({ ...delivery, body: deep });
+    expect(outcome).toMatchObject({
+      type: 'dead',
+      reason: expect.stringMatching(
+        /^permanent failure: the payload cannot be hashed for the idempotency check/,
+      ),
+    });
+    expect(runs).toBe(0);
+  });
+
   it('defers while another delivery holds the lock, until the lock ends', async () => {
     const { store, worker, advance } = setup();
     let runs = 0;

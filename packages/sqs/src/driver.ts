@@ -16,7 +16,7 @@ import {
 } from './dead-letter.ts';
 import { DeleteBatcher } from './delete-batcher.ts';
 import { SqsError, sqsErrorCode } from './errors.ts';
-import { isQueueUrl, parseQueueArn, queueUrlFromArn } from './queues.ts';
+import { isQueueName, isQueueUrl, parseQueueArn, queueUrlFromArn } from './queues.ts';
 import { SYSTEM_ATTRIBUTE_NAMES, toReceivedMessage } from './receive.ts';
 import { MAX_DELAY_SECONDS, sendBatch } from './send.ts';
 import type {
@@ -104,6 +104,12 @@ export function sqsDriver(options: SqsDriverOptions = {}): SqsDriver {
   async function resolveRef(ref: string): Promise<string> {
     if (isQueueUrl(ref)) return ref;
     if (parseQueueArn(ref)) return queueUrlFromArn(ref, { endpoint });
+    if (!isQueueName(ref)) {
+      // No queue can have this name: say so now, rather than ask SQS and surface whatever it answers.
+      throw new ConfigurationError(
+        `"${ref}" is not an SQS queue URL, ARN or name: a name has 1 to 80 letters, digits, "-" or "_" (with ".fifo" for FIFO queues)`,
+      );
+    }
     try {
       return await getQueueUrl(getClient(), ref);
     } catch (error) {
@@ -128,13 +134,17 @@ export function sqsDriver(options: SqsDriverOptions = {}): SqsDriver {
   const describeQueue = (queue: string): Promise<SqsQueueInfo> =>
     cache(infos, queue, async () => {
       const url = await queueUrl(queue);
-      const attributes = await getQueueAttributes(getClient(), url, [
-        'FifoQueue',
-        'MaximumMessageSize',
-        'RedrivePolicy',
-        'VisibilityTimeout',
-        'QueueArn',
-      ]);
+      const attributes = await withRetries(
+        () =>
+          getQueueAttributes(getClient(), url, [
+            'FifoQueue',
+            'MaximumMessageSize',
+            'RedrivePolicy',
+            'VisibilityTimeout',
+            'QueueArn',
+          ]),
+        { attempts },
+      );
       const policy = parseRedrivePolicy(attributes.RedrivePolicy);
       return {
         url,
@@ -158,9 +168,9 @@ export function sqsDriver(options: SqsDriverOptions = {}): SqsDriver {
       const configured = configuredDeadLetter(queue);
       if (configured === false) return undefined;
       const url = await queueUrl(queue);
-      const target = await resolveDeadLetter(getClient(), url, {
-        deadLetter: configured === undefined ? undefined : await resolveRef(configured),
-        endpoint,
+      const deadLetter = configured === undefined ? undefined : await resolveRef(configured);
+      const target = await withRetries(() => resolveDeadLetter(getClient(), url, { deadLetter, endpoint }), {
+        attempts,
       });
       if (!target) {
         throw new ConfigurationError(

@@ -29,6 +29,9 @@ export function parseQueueArn(value: string): QueueArn | undefined {
 
 export const isQueueUrl = (value: string): boolean => /^https?:\/\//.test(value);
 
+/** What SQS accepts as a queue name: 1 to 80 letters, digits, `-` and `_`, the `.fifo` suffix included. */
+export const isQueueName = (value: string): boolean => /^(?=.{1,80}$)[A-Za-z0-9_-]+(?:\.fifo)?$/.test(value);
+
 /**
  * The queue URL of an SQS queue ARN: `https://sqs.<region>.<partition domain>/<account>/<name>`, or
  * `<endpoint>/<account>/<name>` with an explicit endpoint (an emulator, a VPC endpoint).

@@ -117,6 +117,22 @@ describe('enqueueing through the SQS driver', () => {
     expect(missing[0]?.ok === false && missing[0].error.message).toMatch(/"no-such-queue" does not exist/);
   });
 
+  it('refuses a queue name SQS could never have with a ConfigurationError, without asking SQS', async () => {
+    const client = wrapClient(sqs.client);
+    const glass = createClient({ driver: sqsDriver({ client, endpoint: sqs.endpoint }) });
+    for (const queue of ['has space', 'q'.repeat(81), 'slash/ed', `${'f'.repeat(76)}.fifo!`]) {
+      await expect(glass.enqueue(note, { n: 1 }, { queue })).rejects.toThrow(
+        expect.objectContaining({
+          name: 'ConfigurationError',
+          message: expect.stringContaining('1 to 80 letters'),
+        }),
+      );
+    }
+    await glass.enqueue(note, { n: 1 }, { queue: sqs.queue('ok-name_1').name });
+    expect(client.count('GetQueueUrl')).toBe(1);
+    expect(client.count('SendMessageBatch')).toBe(1);
+  });
+
   it('delays up to 900 s natively and refuses longer delays, pointing to the scheduler', async () => {
     const queue = sqs.queue('delayed');
     const client = wrapClient(sqs.client);
