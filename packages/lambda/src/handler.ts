@@ -75,6 +75,7 @@ export function createSqsHandler(
       'createSqsHandler: pass client, region, endpoint and deadLetter to your driver, not beside it',
     );
   }
+  let checkedTimeouts = false;
   // Created on first need: a batch where every record succeeds makes no SQS call at all.
   let driver = options.driver;
   const getDriver = (): SqsDriver => {
@@ -106,6 +107,11 @@ export function createSqsHandler(
     // Setup that fails (an async plugin, the dead-letter lookup) throws: Lambda retries the whole batch and
     // the next invocation tries the setup again.
     await worker.ready();
+    if (!checkedTimeouts) {
+      checkedTimeouts = true;
+      const tooLong = tooLongFor(worker, deadline - started, deadlineMargin);
+      if (tooLong) void worker.emit('receiveError', { error: tooLong });
+    }
 
     const abort = new AbortController();
     const timers: NodeJS.Timeout[] = [];
@@ -182,6 +188,26 @@ export function createSqsHandler(
     }
     return response(failures);
   };
+}
+
+/**
+ * Jobs whose timeout plus the margin exceeds the whole invocation never start before their last receive
+ * (each invocation releases them): said once, on the first invocation, where the logs will show it.
+ */
+function tooLongFor(
+  worker: Worker<any>,
+  invocationMs: number,
+  margin: number,
+): ConfigurationError | undefined {
+  const names = worker
+    .jobs()
+    .filter((job) => (worker.timeoutOf(job.name) ?? 0) + margin >= invocationMs)
+    .map((job) => `"${job.name}" (${worker.timeoutOf(job.name)}ms)`);
+  if (names.length === 0) return undefined;
+  return new ConfigurationError(
+    `Jobs ${names.join(', ')} cannot start in a ${invocationMs}ms invocation with a ${margin}ms deadlineMargin: ` +
+      'raise the function timeout above the job timeout plus the margin, or lower the job timeout',
+  );
 }
 
 function response(failures: Set<string>): SQSBatchResponse {

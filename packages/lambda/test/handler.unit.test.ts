@@ -1,5 +1,5 @@
 import type { DeadLetterInfo, ReceivedMessage } from '@glasswork/core';
-import { createWorker, defineJob, encodeEnvelope, PermanentJobError } from '@glasswork/core';
+import { createWorker, defineJob, definePlugin, encodeEnvelope, PermanentJobError } from '@glasswork/core';
 import type { SqsDriver } from '@glasswork/sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
@@ -150,6 +150,21 @@ describe('createSqsHandler: outcomes to the batch response', () => {
     }
     // A timer left per invocation held its closure until the deadline (12 MB per 200,000 records).
     expect(pending.size).toBe(0);
+  });
+
+  it('says once when a job can never start within the function timeout', async () => {
+    const { driver } = fakeDriver();
+    const errors: string[] = [];
+    const observer = definePlugin({
+      name: 'observer',
+      setup: (hooks) => hooks.on('receiveError', ({ error }) => void errors.push((error as Error).message)),
+    });
+    const worker = createWorker({ plugins: [observer] }).handle(step, () => {}, { timeout: '30s' });
+    const handler = createSqsHandler(worker, { driver });
+    await handler({ Records: [record({ n: 1 })] }, context(20_000));
+    await handler({ Records: [record({ n: 2 })] }, context(20_000));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/Jobs "step" \(30000ms\) cannot start in a 20000ms invocation/);
   });
 
   it('makes no SQS call at all for a batch that succeeds', async () => {
