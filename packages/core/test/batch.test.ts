@@ -106,29 +106,30 @@ describe('processBatch', () => {
   });
 });
 
-describe('applyOutcome', () => {
-  function driverWith(deadLetter: () => Promise<void>) {
-    const calls: string[] = [];
-    const driver: QueueDriver = {
-      name: 'fake',
-      capabilities: {
-        maxBatchSize: 10,
-        maxBatchBytes: 1e6,
-        maxDelaySeconds: 900,
-        fifo: false,
-        fifoDelay: false,
-      },
-      send: async () => [],
-      ack: async () => void calls.push('ack'),
-      release: async (_q, _m, seconds) => void calls.push(`release ${seconds}`),
-      deadLetter: async () => {
-        calls.push('deadLetter');
-        return deadLetter();
-      },
-    };
-    return { driver, calls };
-  }
+/** A driver that records the consumer calls `applyOutcome` makes. */
+function driverWith(deadLetter: () => Promise<void>) {
+  const calls: string[] = [];
+  const driver: QueueDriver = {
+    name: 'fake',
+    capabilities: {
+      maxBatchSize: 10,
+      maxBatchBytes: 1e6,
+      maxDelaySeconds: 900,
+      fifo: false,
+      fifoDelay: false,
+    },
+    send: async () => [],
+    ack: async () => void calls.push('ack'),
+    release: async (_q, _m, seconds) => void calls.push(`release ${seconds}`),
+    deadLetter: async () => {
+      calls.push('deadLetter');
+      return deadLetter();
+    },
+  };
+  return { driver, calls };
+}
 
+describe('applyOutcome', () => {
   async function deadResult() {
     const worker = createWorker().handle(step, () => {
       throw new PermanentJobError('no');
@@ -162,20 +163,7 @@ describe('applyOutcome', () => {
 
 describe('applyOutcome with a handed-off retry', () => {
   it('deletes the received message instead of changing its visibility', async () => {
-    const calls: string[] = [];
-    const driver: QueueDriver = {
-      name: 'fake',
-      capabilities: {
-        maxBatchSize: 10,
-        maxBatchBytes: 1e6,
-        maxDelaySeconds: 900,
-        fifo: false,
-        fifoDelay: false,
-      },
-      send: async () => [],
-      ack: async () => void calls.push('ack'),
-      release: async () => void calls.push('release'),
-    };
+    const { driver, calls } = driverWith(async () => {});
     const worker = createWorker().handle(step, () => {});
     const delivery = { ...deliveryOf(step, { group: 'x', seq: 1 }), receipt: 'r1' };
     const result = await worker.run(delivery);

@@ -33,7 +33,8 @@ export function rawDelivery(body: string, overrides: Partial<Delivery> = {}): De
   return { messageId: `msg-${++sequence}`, body, receiveCount: 1, queue: 'jobs', ...overrides };
 }
 
-const ALL_EVENTS: GlassworkEventName[] = [
+/** Every event a plugin can observe. */
+export const ALL_EVENTS: GlassworkEventName[] = [
   'enqueued',
   'start',
   'success',

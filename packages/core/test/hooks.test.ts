@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { DeliveryContext, ExecuteContext, GlassworkEvents, Plugin } from '../src/index.ts';
+import type { DeliveryContext, ExecuteContext, Plugin } from '../src/index.ts';
 import {
   ConfigurationError,
   createClient,
@@ -8,7 +8,7 @@ import {
   definePlugin,
   PermanentJobError,
 } from '../src/index.ts';
-import { deliveryOf } from './helpers.ts';
+import { ALL_EVENTS, deliveryOf } from './helpers.ts';
 import { memoryDriver } from './memory-driver.ts';
 
 const ping = defineJob<{ n: number }>({ name: 'ping', queue: 'jobs' });
@@ -43,21 +43,7 @@ function auditPlugin(trail: string[]) {
         trail.push(`execute:after:${result.type}`);
         return result;
       });
-      const events: (keyof GlassworkEvents)[] = [
-        'enqueued',
-        'start',
-        'success',
-        'duplicate',
-        'retry',
-        'defer',
-        'dead',
-        'discard',
-        'receiveError',
-        'stopping',
-        'stopped',
-        'flush',
-      ];
-      for (const event of events) hooks.on(event, () => void trail.push(`event:${event}`));
+      for (const event of ALL_EVENTS) hooks.on(event, () => void trail.push(`event:${event}`));
     },
     context: (ctx) => ({
       audit: (note: string) => trail.push(`audit:${ctx.jobName}:${note}`),
