@@ -1,20 +1,18 @@
 /**
- * Settles with `work`, or rejects with the abort reason as soon as the timeout passes or `outer` aborts,
- * whichever comes first; `controller` is aborted either way so the handler's signal fires. The work may
- * go on after that (a handler that ignores its signal); callers follow it separately.
+ * Settles with `work`, or rejects with the abort reason as soon as `controller` aborts (its timeout) or
+ * `outer` does, whichever comes first; `controller` is aborted either way so the handler's signal fires.
+ * The work may go on after that (a handler that ignores its signal); callers follow it separately.
  */
 export function raceAbort<T>(
   work: Promise<T>,
   controller: AbortController,
-  timeoutMs: number | undefined,
   outer: AbortSignal | undefined,
-  timeoutError: () => Error,
+  onSettle: () => void,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
     const onOuterAbort = () => controller.abort(outer?.reason);
     const cleanup = () => {
-      if (timer) clearTimeout(timer);
+      onSettle();
       outer?.removeEventListener('abort', onOuterAbort);
     };
     controller.signal.addEventListener(
@@ -25,7 +23,6 @@ export function raceAbort<T>(
       },
       { once: true },
     );
-    if (timeoutMs !== undefined) timer = setTimeout(() => controller.abort(timeoutError()), timeoutMs);
     if (outer) {
       if (outer.aborted) onOuterAbort();
       else outer.addEventListener('abort', onOuterAbort, { once: true });

@@ -13,6 +13,7 @@ import type { EventBusOptions, HookRegistry } from './hooks.ts';
 import { compose, EventBus, orderPlugins, setupPlugins } from './hooks.ts';
 import { isJob } from './job.ts';
 import { lazy } from './lazy.ts';
+import { validate } from './schema.ts';
 import type {
   AnyJob,
   AnyPlugin,
@@ -208,8 +209,7 @@ export function createClient(options: ClientOptions): Client {
       const payloadJson = toJson(job.name, entry.payload);
       if (job.schema) {
         const value = payloadJson === undefined ? undefined : JSON.parse(payloadJson);
-        let result = job.schema['~standard'].validate(value);
-        if (result instanceof Promise) result = await result;
+        const result = await validate(job.schema, value);
         if (result.issues) throw new InvalidJobPayloadError(job.name, result.issues);
       }
       return encode(ctx, info, payloadJson);

@@ -18,8 +18,13 @@ function lastReceiveReason(delivery: Delivery, what: string): string {
   return `${what}, on receive ${delivery.receiveCount} of the ${delivery.maxReceiveCount} the queue's redrive policy allows`;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** An error's message for a reason string; never throws, whatever was thrown. */
+export function messageOf(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
 }
 
 function giveUp(dead: boolean, reason: string, error: unknown): Outcome {
@@ -64,8 +69,10 @@ export function incompatibleOutcome(
   error: unknown,
   dead = true,
 ): Outcome {
-  const now = ctx.delivery.receivedAt ?? Date.now();
-  const since = ctx.envelope ? Date.parse(ctx.envelope.enqueuedAt) : (ctx.delivery.sentAt ?? now);
+  const now = ctx.delivery.receivedAt ?? ctx.now();
+  // The earlier of the envelope's time and the queue's: a producer clock in the future cannot stretch the window.
+  const enqueued = ctx.envelope ? Date.parse(ctx.envelope.enqueuedAt) : Number.NaN;
+  const since = Math.min(Number.isNaN(enqueued) ? now : enqueued, ctx.delivery.sentAt ?? now);
   const age = now - since;
   const err = error ?? new IncompatibleMessageError(reason);
   if (age >= windowMs) {

@@ -1,11 +1,11 @@
 import type { StandardIssue, StandardResult, StandardSchemaV1 } from './types.ts';
 
-/** Runs a Standard Schema; stays synchronous when the validator is. */
-export function validate<O>(
+/** Runs a Standard Schema, awaiting any thenable it returns (not only native promises). */
+export async function validate<O>(
   schema: StandardSchemaV1<unknown, O>,
   value: unknown,
-): StandardResult<O> | Promise<StandardResult<O>> {
-  return schema['~standard'].validate(value);
+): Promise<StandardResult<O>> {
+  return await schema['~standard'].validate(value);
 }
 
 export function isStandardSchema(value: unknown): value is StandardSchemaV1 {

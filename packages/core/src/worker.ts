@@ -19,9 +19,11 @@ import {
   failureOutcome,
   incompatibleOutcome,
   isLastReceive,
+  messageOf,
 } from './outcomes.ts';
 import type { RetryPolicy } from './retry.ts';
 import { DEFAULT_RETRY, MIN_RETRY_DELAY_MS, resolveRetry } from './retry.ts';
+import { validate } from './schema.ts';
 import type {
   AnyJob,
   AnyPlugin,
@@ -176,6 +178,9 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
     };
   }
 
+  const retryOf = (ctx: DeliveryContext): RetryPolicy =>
+    (ctx.jobName === undefined ? undefined : registry.get(ctx.jobName))?.retry ?? defaultRetry;
+
   async function decide(
     p: Pipeline,
     ctx: DeliveryContext,
@@ -198,8 +203,7 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
     let payload: unknown = ctx.envelope.payload;
     const schema = registration.job.schema;
     if (schema) {
-      let result = schema['~standard'].validate(payload);
-      if (result instanceof Promise) result = await result;
+      const result = await validate(schema, payload);
       if (result.issues) {
         const error = new InvalidJobPayloadError(registration.job.name, result.issues);
         const reason = `the payload does not match the schema: ${error.message}`;
@@ -219,9 +223,20 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
 
     try {
       const result = await execute(p, ctx, registration, payload, state);
-      if (result.type === 'completed') return { type: 'ack', result: result.value };
-      if (result.type === 'duplicate') return { type: 'ack', result: result.value, duplicate: true };
-      return deferOutcome(ctx, result.delayMs, result.reason, policy.dead);
+      if (result?.type === 'completed') return { type: 'ack', result: result.value };
+      if (result?.type === 'duplicate') return { type: 'ack', result: result.value, duplicate: true };
+      if (result?.type === 'defer' && isDelay(result.delayMs)) {
+        return deferOutcome(ctx, result.delayMs, String(result.reason), policy.dead);
+      }
+      // An execute hook returned something else (it forgot `return next()`): the handler's own result, if it
+      // completed, stands; otherwise this is a failed attempt.
+      const error = new ConfigurationError(
+        `An execute hook returned ${describe(result)} instead of next()'s result (or a duplicate or defer): return await next()`,
+      );
+      p.events.report(error, 'execute', 'execute');
+      return state.completed
+        ? { type: 'ack', result: state.completed.value }
+        : failureOutcome(ctx, policy, error);
     } catch (error) {
       if (error instanceof ArrivedTooLate) return arrivedTooLateOutcome(ctx, policy);
       return failureOutcome(ctx, policy, error);
@@ -238,8 +253,10 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
     const { delivery } = ctx;
     const timeout = registration.timeout;
     const outer = delivery.signal;
+    if (outer?.aborted) return Promise.reject(outer.reason);
     // A timeout needs a controller of its own; without one the handler can share the adapter's signal.
     const controller = timeout !== undefined ? new AbortController() : undefined;
+    const signal = controller?.signal ?? outer ?? NEVER_ABORTED;
     const ectx = new HandlerContext(
       ctx,
       ctx.envelope!,
@@ -247,72 +264,109 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
       registration.retry.maxAttempts,
       timeout,
       payload,
-      controller?.signal ?? outer ?? NEVER_ABORTED,
+      signal,
     );
     for (const extend of p.contexts) Object.assign(ectx, extend.fn(ectx));
 
+    let timer: NodeJS.Timeout | undefined;
     const inner = async (): Promise<ExecuteResult> => {
       // Checked here, inside the execute hooks, so an idempotency record can still answer for a late
       // duplicate; and after validation, so an incompatible message is bounded by time, not attempts.
       if (ctx.attempt > registration.retry.maxAttempts) throw new ArrivedTooLate();
       if (p.events.has('start')) await p.events.emit('start', { ctx });
-      return { type: 'completed', value: await registration.handler(payload, ectx) };
+      // Never start a handler whose outcome was already decided (a timeout or a deadline during the hooks).
+      if (signal.aborted) throw signal.reason;
+      // The job's timeout counts the handler alone, not observers or execute hooks.
+      if (controller) {
+        timer = setTimeout(
+          () => controller.abort(new JobTimeoutError(registration.job.name, timeout as number)),
+          timeout,
+        );
+      }
+      const value = await registration.handler(payload, ectx);
+      state.completed = { value };
+      return { type: 'completed', value };
     };
     const work = p.execute ? p.execute(ectx, inner) : inner();
     state.finished = work.then(noop, noop);
-    if (controller) {
-      const onTimeout = () => new JobTimeoutError(registration.job.name, timeout as number);
-      return raceAbort(work, controller, timeout, outer, onTimeout);
-    }
+    if (controller) return raceAbort(work, controller, outer, () => clearTimeout(timer));
     return outer ? raceSignal(work, outer) : work;
   }
 
   interface RunState {
     finished: Promise<void>;
+    /** Set when the handler returned: its value stands whatever a hook does after. */
+    completed?: { readonly value: unknown };
+  }
+
+  /** The worker's own decision threw (a backoff function, a validator): never lose the message for it. */
+  function internalFailure(p: Pipeline | undefined, ctx: DeliveryContext, error: unknown): Outcome {
+    if (p) p.events.report(error, 'glasswork', 'run');
+    if (isLastReceive(ctx.delivery)) {
+      return {
+        type: 'dead',
+        reason: `the worker failed on the last receive the queue allows: ${messageOf(error)}`,
+        error,
+      };
+    }
+    return { type: 'retry', delayMs: MIN_RETRY_DELAY_MS * 5, error };
   }
 
   async function run(delivery: Delivery, runOptions?: RunOptions): Promise<RunResult> {
     // Durations are for observers; without any, skip the clock reads.
     const started = ready && !ready.timed ? 0 : performance.now();
     const state: RunState = { finished: SETTLED };
-    let ctx: DeliveryContext | undefined;
+    const ctx = createContext(delivery);
     let outcome: Outcome;
     let p: Pipeline | undefined;
     try {
       p = ready ?? (await pipeline());
-      const c = createContext(delivery);
-      ctx = c;
-      const pp = p;
-      let decided: Outcome | undefined;
-      try {
-        if (pp.deliver) {
-          outcome = await pp.deliver(c, async () => {
-            decided = await decide(pp, c, runOptions, state);
-            return decided;
-          });
-        } else {
-          outcome = await decide(pp, c, runOptions, state);
-        }
-      } catch (error) {
-        // A wrap hook threw. If the outcome was already decided (the handler ran), it stands;
-        // otherwise this counts as a failed attempt, so nothing is lost.
-        pp.events.report(error, 'deliver', 'deliver');
-        const registration = c.jobName === undefined ? undefined : registry.get(c.jobName);
-        outcome = decided ?? failureOutcome(c, registration?.retry ?? defaultRetry, error);
-      }
     } catch (error) {
-      // Plugin setup failed: retry the message soon; the next run tries the setup again.
-      ctx ??= createContext(delivery);
-      outcome = { type: 'retry', delayMs: MIN_RETRY_DELAY_MS * 5, error };
+      // Plugin setup failed: retry soon (the next run tries the setup again), or dead-letter on the last
+      // receive rather than let the queue move it without a reason.
+      outcome = internalFailure(undefined, ctx, error);
+    }
+    if (p) {
+      const pipe = p;
+      let decided: Outcome | undefined;
+      const decideSafely = async (): Promise<Outcome> => {
+        try {
+          decided = await decide(pipe, ctx, runOptions, state);
+        } catch (error) {
+          decided = internalFailure(pipe, ctx, error);
+        }
+        return decided;
+      };
+      if (!pipe.deliver) {
+        outcome = await decideSafely();
+      } else {
+        try {
+          const returned = await pipe.deliver(ctx, decideSafely);
+          if (isOutcome(returned)) outcome = returned;
+          else {
+            const error = new ConfigurationError(
+              `A deliver hook returned ${describe(returned)} instead of an outcome: return await next()`,
+            );
+            pipe.events.report(error, 'deliver', 'deliver');
+            outcome = decided ?? failureOutcome(ctx, retryOf(ctx), error);
+          }
+        } catch (error) {
+          // A wrap hook threw. If the outcome was already decided (the handler ran), it stands;
+          // otherwise this counts as a failed attempt, so nothing is lost.
+          pipe.events.report(error, 'deliver', 'deliver');
+          outcome = decided ?? failureOutcome(ctx, retryOf(ctx), error);
+        }
+      }
     }
     const finalCtx = ctx;
+    const final = outcome!;
     const durationMs = started === 0 ? 0 : performance.now() - started;
     let settled = false;
     return {
-      outcome,
+      outcome: final,
       ctx: finalCtx,
       finished: state.finished,
-      settle(applied = outcome) {
+      settle(applied = final) {
         if (settled || !p) return SETTLED;
         settled = true;
         return fireTerminal(p.events, finalCtx, applied, durationMs);
@@ -378,3 +432,26 @@ function fireTerminal(
 }
 
 function noop() {}
+
+const OUTCOME_TYPES = new Set(['ack', 'retry', 'defer', 'dead', 'discard']);
+
+function isDelay(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+/** A well-formed outcome, as a deliver hook must return (adapters act on it). */
+function isOutcome(value: unknown): value is Outcome {
+  const outcome = value as Outcome | null | undefined;
+  if (!outcome || !OUTCOME_TYPES.has(outcome.type)) return false;
+  if (outcome.type === 'retry' || outcome.type === 'defer') return isDelay(outcome.delayMs);
+  return true;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  if (typeof value !== 'object') return typeof value;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === 'string'
+    ? `{ type: ${JSON.stringify(type)} } with missing or invalid fields`
+    : 'an object without a type';
+}
