@@ -56,13 +56,15 @@ export function createLimiter(concurrency: number): Limiter {
   let active = 0;
   const waiting: (() => void)[] = [];
   return async (fn) => {
+    // A freed slot passes straight to the next waiter, so a caller arriving meanwhile cannot take it too.
     if (active >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
+    else active++;
     try {
       return await fn();
     } finally {
-      active--;
-      waiting.shift()?.();
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
     }
   };
 }
@@ -76,13 +78,21 @@ export interface ProcessBatchOptions<D extends Delivery> {
   apply(delivery: D, outcome: Outcome, result: RunResult): Promise<Outcome | undefined>;
   /** Options for each `worker.run`. */
   runOptions?: (delivery: D) => RunOptions | undefined;
+  /** Once aborted, deliveries that have not started are skipped and left to the queue (a Lambda's hard stop). */
+  signal?: AbortSignal;
+  /** Told when `apply` throws; the message is then left to the queue and no terminal event fires. */
+  onApplyError?: (error: unknown, delivery: D) => void;
 }
 
+/** A delivery that ran and whose outcome was applied; skipped deliveries are not listed. */
 export interface BatchItem<D extends Delivery> {
   readonly delivery: D;
   /** The outcome applied to the queue. */
   readonly outcome: Outcome;
 }
+
+/** Marks a delivery left to the queue (skipped, or its outcome not applied); never applied or reported. */
+const SKIPPED: Outcome = { type: 'defer', delayMs: 0, reason: 'skipped' };
 
 /**
  * Runs a batch of deliveries and applies each outcome. On FIFO queues the messages of a group run one
@@ -106,16 +116,26 @@ export async function processBatch<D extends Delivery>(
 
   const one = async (index: number, runOptions: RunOptions | undefined): Promise<Outcome> => {
     const delivery = deliveries[index] as D;
+    if (options.signal?.aborted) return SKIPPED;
     const result = await worker.run(delivery, runOptions ?? options.runOptions?.(delivery));
-    const applied = (await options.apply(delivery, result.outcome, result)) || result.outcome;
+    let applied: Outcome;
+    try {
+      applied = (await options.apply(delivery, result.outcome, result)) || result.outcome;
+    } catch (error) {
+      // Not applied: the message comes back when its visibility ends; one failed apply must not fail
+      // the rest of the batch.
+      options.onApplyError?.(error, delivery);
+      return SKIPPED;
+    }
     await result.settle(applied);
     results[index] = { delivery, outcome: applied };
     return applied;
   };
+  const listed = () => results.filter((item): item is BatchItem<D> => item !== undefined);
 
   if (!options.fifo) {
     await Promise.all(deliveries.map((_, index) => limit(() => one(index, undefined))));
-    return results;
+    return listed();
   }
 
   const groups = new Map<string, number[]>();
@@ -135,13 +155,14 @@ export async function processBatch<D extends Delivery>(
         const outcome = await limit(() =>
           one(index, blocked === undefined ? undefined : { defer: { delayMs: 0, reason: blocked } }),
         );
+        if (outcome === SKIPPED) break; // the rest of the group stays behind it, in order
         if (blocked === undefined && (outcome.type === 'retry' || outcome.type === 'defer')) {
           blocked = `an earlier message of group "${group}" (${(deliveries[index] as D).messageId}) is waiting to run again`;
         }
       }
     }),
   );
-  return results;
+  return listed();
 }
 
 /**

@@ -178,3 +178,57 @@ describe('applyOutcome with a handed-off retry', () => {
     expect(calls).toEqual(['ack']);
   });
 });
+
+describe('processBatch under stress', () => {
+  it('skips deliveries not started once its signal aborts, and lists only what ran', async () => {
+    const stop = new AbortController();
+    const ran: number[] = [];
+    const worker = createWorker().handle(step, async (p) => {
+      ran.push(p.seq);
+      if (p.seq === 1) stop.abort();
+    });
+    const batch = [1, 2, 3].map((seq) => deliveryOf(step, { group: 'x', seq }));
+    const items = await processBatch(worker, batch, {
+      concurrency: 1,
+      signal: stop.signal,
+      apply: async () => undefined,
+    });
+    expect(ran).toEqual([1]);
+    expect(items.map((i) => i.delivery)).toEqual([batch[0]]);
+  });
+
+  it('leaves a delivery whose apply failed to the queue, and finishes the others', async () => {
+    const errors: unknown[] = [];
+    const worker = createWorker().handle(step, () => {});
+    const batch = [1, 2, 3].map((seq) => deliveryOf(step, { group: 'x', seq }));
+    const items = await processBatch(worker, batch, {
+      apply: async (d) => {
+        if (d === batch[1]) throw new Error('DeleteMessage failed');
+        return undefined;
+      },
+      onApplyError: (error) => errors.push(error),
+    });
+    expect(items.map((i) => i.delivery)).toEqual([batch[0], batch[2]]);
+    expect(errors).toEqual([new Error('DeleteMessage failed')]);
+  });
+
+  it('never lets a limiter run more than its slots, even for callers arriving as a slot frees', async () => {
+    const limit = createLimiter(1);
+    let active = 0;
+    let peak = 0;
+    const body = async () => {
+      active++;
+      peak = Math.max(peak, active);
+      await null;
+      active--;
+    };
+    // Callers arriving a microtask apart: some land in the window where a slot was freed for a waiter.
+    const tasks: Promise<void>[] = [];
+    for (let i = 0; i < 50; i++) {
+      tasks.push(limit(body));
+      if (i % 3 === 0) await null;
+    }
+    await Promise.all(tasks);
+    expect(peak).toBe(1);
+  });
+});

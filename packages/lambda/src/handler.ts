@@ -61,6 +61,11 @@ export function createSqsHandler(
   const deadlineMargin = parseDuration(options.deadlineMargin ?? '3s');
   const hardMargin = parseDuration(options.hardMargin ?? '500ms');
   const batchingWindow = parseDuration(options.batchingWindow ?? 0);
+  if (hardMargin >= deadlineMargin) {
+    throw new ConfigurationError(
+      `createSqsHandler: hardMargin (${hardMargin}ms) must be shorter than deadlineMargin (${deadlineMargin}ms), so handlers are aborted before the handler returns`,
+    );
+  }
   const concurrency = options.concurrency ?? 10;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new ConfigurationError(
@@ -104,65 +109,74 @@ export function createSqsHandler(
       else byQueue.set(record.eventSourceARN, [record]);
     }
     if (byQueue.size === 0) return response(failures);
-    // Setup that fails (an async plugin, the dead-letter lookup) throws: Lambda retries the whole batch and
-    // the next invocation tries the setup again.
-    await worker.ready();
-    if (!checkedTimeouts) {
-      checkedTimeouts = true;
-      const tooLong = tooLongFor(worker, deadline - started, deadlineMargin);
-      if (tooLong) void worker.emit('receiveError', { error: tooLong });
-    }
 
     const abort = new AbortController();
+    // Stops the batch at the hard stop: records not started by then stay in batchItemFailures, so nothing
+    // runs after the response (in a thawed sandbox, that would be the next invocation).
+    const stop = new AbortController();
     const timers: NodeJS.Timeout[] = [];
     const at = (time: number, fn: () => void) => timers.push(setTimeout(fn, Math.max(0, time - Date.now())));
     at(deadline - deadlineMargin, () =>
       abort.abort(new GlassworkError('the Lambda invocation is about to time out')),
     );
     const hardStop = new Promise<'deadline'>((resolve) =>
-      at(deadline - hardMargin, () => resolve('deadline')),
-    );
-
-    const work = Promise.all(
-      [...byQueue].map(async ([arn, list]) => {
-        const d = getDriver();
-        const info = await d.describeQueue(arn);
-        await d.deadLetterTarget(arn); // no dead-letter queue (and no `deadLetter: false`) is a configuration error
-        const deliveries = list.map((record) =>
-          toDelivery(record, {
-            queueUrl: info.url,
-            receivedAt: started - batchingWindow,
-            maxReceiveCount: info.maxReceiveCount,
-            deadline: deadline - deadlineMargin,
-            signal: abort.signal,
-          }),
-        );
-        await processBatch(worker, deliveries, {
-          fifo: info.fifo,
-          concurrency,
-          // The deadline above already has the margin taken off.
-          runOptions: () => ({ startMargin: 0 }),
-          apply: async (delivery: SqsReceivedMessage, outcome, result): Promise<Outcome | undefined> => {
-            // Lambda deletes what is not in batchItemFailures: an ack costs no call.
-            if (outcome.type === 'ack') {
-              failures.delete(delivery.messageId);
-              return undefined;
-            }
-            const applied = await applyOutcome(d, arn, delivery, result, {
-              onError: (error) => void worker.emit('receiveError', { error, queue: info.url }),
-            });
-            // Deleted during the invocation; reported done too, so a later failure of the batch cannot
-            // run them again.
-            const deleted =
-              applied.type === 'dead' ||
-              applied.type === 'discard' ||
-              (applied.type === 'retry' && applied.handedOff);
-            if (deleted) failures.delete(delivery.messageId);
-            return applied;
-          },
-        });
+      at(deadline - hardMargin, () => {
+        stop.abort();
+        resolve('deadline');
       }),
     );
+
+    const runQueue = async (arn: string, list: SQSRecord[]) => {
+      const d = getDriver();
+      const info = await d.describeQueue(arn);
+      await d.deadLetterTarget(arn); // no dead-letter queue (and no `deadLetter: false`) is a configuration error
+      const deliveries = list.map((record) =>
+        toDelivery(record, {
+          queueUrl: info.url,
+          receivedAt: started - batchingWindow,
+          maxReceiveCount: info.maxReceiveCount,
+          deadline: deadline - deadlineMargin,
+          signal: abort.signal,
+        }),
+      );
+      await processBatch(worker, deliveries, {
+        fifo: info.fifo,
+        concurrency,
+        signal: stop.signal,
+        onApplyError: (error) => void worker.emit('receiveError', { error, queue: info.url }),
+        // The deadline above already has the margin taken off.
+        runOptions: () => ({ startMargin: 0 }),
+        apply: async (delivery: SqsReceivedMessage, outcome, result): Promise<Outcome | undefined> => {
+          // Lambda deletes what is not in batchItemFailures: an ack costs no call.
+          if (outcome.type === 'ack') {
+            failures.delete(delivery.messageId);
+            return undefined;
+          }
+          const applied = await applyOutcome(d, arn, delivery, result, {
+            onError: (error) => void worker.emit('receiveError', { error, queue: info.url }),
+          });
+          // Deleted during the invocation; reported done too, so a later failure of the batch cannot
+          // run them again.
+          const deleted =
+            applied.type === 'dead' ||
+            applied.type === 'discard' ||
+            (applied.type === 'retry' && applied.handedOff);
+          if (deleted) failures.delete(delivery.messageId);
+          return applied;
+        },
+      });
+    };
+    const work = (async () => {
+      // Setup that fails (an async plugin, the dead-letter lookup) throws: Lambda retries the whole batch
+      // and the next invocation tries the setup again. It runs under the hard stop too.
+      await worker.ready();
+      if (!checkedTimeouts) {
+        checkedTimeouts = true;
+        const tooLong = tooLongFor(worker, deadline - started, deadlineMargin);
+        if (tooLong) void worker.emit('receiveError', { error: tooLong });
+      }
+      await Promise.all([...byQueue].map(([arn, list]) => runQueue(arn, list)));
+    })();
     work.catch(() => {});
 
     try {
@@ -202,7 +216,7 @@ function tooLongFor(
   const names = worker
     .jobs()
     .filter((job) => (worker.timeoutOf(job.name) ?? 0) + margin >= invocationMs)
-    .map((job) => `"${job.name}" (${worker.timeoutOf(job.name)}ms)`);
+    .map((job) => `"${job.name}" (timeout ${worker.timeoutOf(job.name) ?? 0}ms)`);
   if (names.length === 0) return undefined;
   return new ConfigurationError(
     `Jobs ${names.join(', ')} cannot start in a ${invocationMs}ms invocation with a ${margin}ms deadlineMargin: ` +

@@ -55,7 +55,13 @@ function context(remainingMs = 30_000): Context {
 
 /** A driver that records what the handler asks of SQS, answering in memory. */
 function fakeDriver(
-  options: { fifo?: boolean; maxReceiveCount?: number; deadLetterFails?: boolean; hangRelease?: string } = {},
+  options: {
+    fifo?: boolean;
+    maxReceiveCount?: number;
+    deadLetterFails?: boolean;
+    hangRelease?: string;
+    slowRelease?: { id: string; until: Promise<void> };
+  } = {},
 ) {
   const calls: string[] = [];
   const deadLetters: DeadLetterInfo[] = [];
@@ -77,6 +83,7 @@ function fakeDriver(
     },
     async release(_queue: string, message: ReceivedMessage, seconds: number) {
       if (message.messageId === options.hangRelease) await new Promise(() => {});
+      if (message.messageId === options.slowRelease?.id) await options.slowRelease.until;
       calls.push(`visibility ${message.messageId} ${seconds}`);
     },
     async deadLetter(_queue: string, message: ReceivedMessage, info: DeadLetterInfo) {
@@ -164,7 +171,7 @@ describe('createSqsHandler: outcomes to the batch response', () => {
     await handler({ Records: [record({ n: 1 })] }, context(20_000));
     await handler({ Records: [record({ n: 2 })] }, context(20_000));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/Jobs "step" \(30000ms\) cannot start in a 20000ms invocation/);
+    expect(errors[0]).toMatch(/Jobs "step" \(timeout 30000ms\) cannot start in a 20000ms invocation/);
   });
 
   it('makes no SQS call at all for a batch that succeeds', async () => {
@@ -237,6 +244,36 @@ describe('createSqsHandler: outcomes to the batch response', () => {
     // too little time left to start and was released at once.
     expect(calls).toContain(`visibility ${stuck.messageId} 30`);
     expect(calls).toContain(`visibility ${waiting.messageId} 0`);
+  });
+
+  it('starts nothing after it returned at the hard stop', async () => {
+    let unblock!: () => void;
+    const until = new Promise<void>((resolve) => {
+      unblock = resolve;
+    });
+    const first = record({ n: 1, fail: 'transient' });
+    const rest = [record({ n: 2 }), record({ n: 3 }), record({ n: 4 })];
+    const { driver, calls } = fakeDriver({ slowRelease: { id: first.messageId, until } });
+    const { worker, ran } = workerFor();
+    const handler = createSqsHandler(worker, {
+      driver,
+      concurrency: 1,
+      deadlineMargin: 300,
+      hardMargin: 100,
+    });
+    const response = await handler({ Records: [first, ...rest] }, context(600));
+    expect(response.batchItemFailures).toHaveLength(4);
+    const afterReturn = calls.length;
+    unblock(); // SQS answers after the response: the records behind must not start now
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ran).toEqual([1]);
+    expect(calls.slice(afterReturn)).toEqual([`visibility ${first.messageId} 30`]);
+  });
+
+  it('rejects a hard margin that would return before handlers are aborted', () => {
+    expect(() => createSqsHandler(workerFor().worker, { hardMargin: '3s', deadlineMargin: '1s' })).toThrow(
+      /hardMargin \(3000ms\) must be shorter than deadlineMargin/,
+    );
   });
 
   it('reports records it cannot act on, and an empty or odd event, without throwing', async () => {
