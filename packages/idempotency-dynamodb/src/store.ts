@@ -113,7 +113,10 @@ export function dynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStore {
           return { status: 'acquired', token };
         } catch (error) {
           if (!isConditionFailure(error)) throw error;
-          const record = live(error.Item ?? (await read(key)), key, now);
+          const item = error.Item ?? (await read(key));
+          // The SDK retried a PutItem that had succeeded (its answer was lost): the item is our own claim.
+          if (item?.token?.S === token) return { status: 'acquired', token };
+          const record = live(item, key, now);
           if (record) return { status: record.status, record };
           // Released or expired between the write and the read: try again.
           if (attempt >= CLAIM_TRIES) throw error;

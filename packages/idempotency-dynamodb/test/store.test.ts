@@ -71,6 +71,22 @@ describe('dynamoDbStore on dynalite', () => {
     expect(sent).toEqual(['PutItemCommand']);
   });
 
+  it('takes its own claim back when the SDK retried a PutItem whose answer was lost', async () => {
+    // The first PutItem succeeds but its response never arrives; the SDK sends it again with the same token,
+    // and that second one fails the condition against the item the first one wrote.
+    const client = {
+      async send(command: unknown) {
+        if (command instanceof PutItemCommand) await dynamo.client.send(command);
+        return dynamo.client.send(command as never);
+      },
+    } as unknown as DynamoDBClient;
+    const claim = await dynamoDbStore({ client, table: dynamo.table }).claim('retried-1', {
+      now: T0,
+      lockExpiresAt: T0 + 60_000,
+    });
+    expect(claim.status).toBe('acquired');
+  });
+
   it('claims again when the record it lost to is gone by the time it reads', async () => {
     let failures = 1;
     const client = {

@@ -83,8 +83,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       SET status = 'completed', expires_at = $3::timestamptz, result = COALESCE($4::jsonb, result)
       WHERE key = $1 AND token = $2 RETURNING key`,
     release: `DELETE FROM ${table} WHERE key = $1 AND token = $2 AND status = 'in_progress' RETURNING key`,
+    // The outer condition is checked again on each row after waiting for its lock: a key re-claimed or
+    // completed by another connection meanwhile is live again and must stay.
     deleteExpired: `DELETE FROM ${table} WHERE key IN (
-      SELECT key FROM ${table} WHERE expires_at <= $1::timestamptz LIMIT $2) RETURNING key`,
+      SELECT key FROM ${table} WHERE expires_at <= $1::timestamptz LIMIT $2)
+      AND expires_at <= $1::timestamptz RETURNING key`,
   };
 
   const live = async (key: string, now: number): Promise<IdempotencyRecord | undefined> => {

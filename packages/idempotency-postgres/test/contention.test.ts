@@ -48,6 +48,30 @@ describe.skipIf(!url)(
       throw new Error('no backend ever waited on a lock');
     }
 
+    it('deleteExpired keeps a key that another connection re-claimed while it waited for the row', async () => {
+      const s = store();
+      const key = `sweep-${randomUUID()}`;
+      await claimLease(s, key, { now: T0, lockMs: 1000, recordMs: 1000 });
+      const tx = await pool.connect();
+      try {
+        await tx.query('BEGIN');
+        // Another delivery takes the expired key over, in a transaction still open.
+        const reclaimed = await postgresStore({ pool: tx, table }).claim(key, {
+          now: T0 + 2000,
+          lockExpiresAt: T0 + 60_000,
+        });
+        expect(reclaimed.status).toBe('acquired');
+        const sweeping = s.deleteExpired({ now: T0 + 3000 });
+        await untilBlocked();
+        await tx.query('COMMIT');
+        await sweeping;
+      } finally {
+        tx.release();
+      }
+      expect(await s.get(key, { now: T0 + 3000 })).toMatchObject({ status: 'in_progress' });
+      expect((await s.claim(key, { now: T0 + 3000, lockExpiresAt: T0 + 4000 })).status).toBe('in_progress');
+    });
+
     it('a claim racing an uncommitted completeInTransaction waits for it, then sees the completion', async () => {
       const s = store();
       const key = `race-${randomUUID()}`;
