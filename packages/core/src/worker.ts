@@ -272,7 +272,11 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
     const inner = async (): Promise<ExecuteResult> => {
       // Checked here, inside the execute hooks, so an idempotency record can still answer for a late
       // duplicate; and after validation, so an incompatible message is bounded by time, not attempts.
-      if (ctx.attempt > registration.retry.maxAttempts) throw new ArrivedTooLate();
+      // Not on FIFO queues: there a message behind a failing one of its group is received (and released)
+      // again and again without running, so its count is no measure of its attempts; the last-receive rule
+      // still bounds it.
+      if (ctx.attempt > registration.retry.maxAttempts && ctx.delivery.groupId === undefined)
+        throw new ArrivedTooLate();
       if (p.events.has('start')) await p.events.emit('start', { ctx });
       // Never start a handler whose outcome was already decided (a timeout or a deadline during the hooks).
       if (signal.aborted) throw signal.reason;

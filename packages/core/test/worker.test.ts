@@ -248,6 +248,23 @@ describe('worker outcomes', () => {
     expect(seen).toEqual([2000, 42]);
   });
 
+  it('runs a FIFO message whose receives went to waiting behind its group, whatever its count', async () => {
+    let ran = 0;
+    const { worker } = setup(
+      () => {
+        ran++;
+      },
+      { retry: 3 },
+    );
+    const follower = deliveryOf(
+      sendEmail,
+      { userId: 'u' },
+      { receiveCount: 7, groupId: 'order-1', maxReceiveCount: 10 },
+    );
+    expect((await worker.run(follower)).outcome.type).toBe('ack');
+    expect(ran).toBe(1);
+  });
+
   it('dead-letters a failure on the last receive the redrive policy allows, with the reason', async () => {
     const { run, events } = setup(
       () => {
