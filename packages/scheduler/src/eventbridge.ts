@@ -1,6 +1,6 @@
 import { ConfigurationError } from '@glasswork/core';
 import { ScheduleError } from './errors.ts';
-import { assertGroupName, oneTimeScheduleName } from './names.ts';
+import { assertGroupName, assertSameJob, oneTimeScheduleName } from './names.ts';
 import { isAwsError, loadSchedulerSdk, schedulerClient } from './sdk.ts';
 import { checkKmsKey, resolveTargets } from './target.ts';
 import type { ScheduleBackend, SchedulerClientLike, TargetOptions } from './types.ts';
@@ -73,7 +73,10 @@ export function eventBridgeScheduler(options: EventBridgeSchedulerOptions): Sche
           const existing = await c
             .send(new sdk.GetScheduleCommand({ Name: name, GroupName: groupName }))
             .catch(() => undefined);
-          if (existing?.Arn) return String(existing.Arn);
+          if (existing?.Arn) {
+            assertSameJob(name, message.id, message.jobName, existing.Target?.Input);
+            return String(existing.Arn);
+          }
         }
         throw new ScheduleError(
           `EventBridge Scheduler did not create schedule "${name}" in group "${groupName}" for job "${message.jobName}" (${message.id}): ${(error as Error)?.message ?? error}`,

@@ -3,7 +3,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Duration } from '@glasswork/core';
 import { ConfigurationError, parseDuration } from '@glasswork/core';
 import { SCHEDULER_MAX_INPUT_BYTES } from './eventbridge.ts';
-import { oneTimeScheduleName } from './names.ts';
+import { assertSameJob, oneTimeScheduleName } from './names.ts';
 import type { PeriodicJob } from './periodic.ts';
 import { isPeriodicJob, nextRunTime, periodicInput, substituteContext } from './periodic.ts';
 import { loadSqsSdk } from './sdk.ts';
@@ -184,7 +184,9 @@ export function localScheduler(options: LocalSchedulerOptions): LocalScheduler {
       urlOf(queue);
       const name = oneTimeScheduleName(message.id);
       // Same job id, same job: as EventBridge rejects a second schedule of one name, keep the first.
-      if (!entries.has(name)) {
+      const existing = entries.get(name);
+      if (existing) assertSameJob(name, message.id, message.jobName, existing.input);
+      else {
         entries.set(name, {
           name,
           jobId: message.id,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ConfigurationError } from '@glasswork/core';
+import { ConfigurationError, decodeEnvelope } from '@glasswork/core';
+import { ScheduleError } from './errors.ts';
 
 /** What EventBridge Scheduler accepts as a schedule or group name. */
 export const SCHEDULE_NAME = /^[0-9A-Za-z_.-]{1,64}$/;
@@ -32,6 +33,21 @@ export function assertGroupName(name: string): void {
   if (typeof name !== 'string' || !SCHEDULE_NAME.test(name)) {
     throw new ConfigurationError(
       `Invalid schedule group name ${JSON.stringify(name)}: use 1-64 letters, digits, '-', '_' or '.'`,
+    );
+  }
+}
+
+/**
+ * A schedule of this name exists: it must be the same job (an id scheduled twice keeps its first schedule),
+ * not another job that happens to use the same id, which would otherwise be dropped without a word.
+ */
+export function assertSameJob(name: string, jobId: string, jobName: string, existingInput: unknown): void {
+  if (typeof existingInput !== 'string') return;
+  const decoded = decodeEnvelope(existingInput);
+  if (decoded.ok && decoded.envelope.name !== jobName) {
+    throw new ScheduleError(
+      `Job id "${jobId}" is already scheduled (schedule "${name}") for job "${decoded.envelope.name}", not "${jobName}": ` +
+        'one-time schedules are named by job id, so give jobs of different types distinct ids (e.g. prefix them with the job name)',
     );
   }
 }

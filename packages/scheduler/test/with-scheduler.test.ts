@@ -4,6 +4,7 @@ import {
   createWorker,
   DelayTooLongError,
   decodeEnvelope,
+  defineJob,
   EnqueueError,
   PayloadTooLargeError,
 } from '@glasswork/core';
@@ -13,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventBridgeSchedulerOptions, WrapperOptions } from '../src/index.ts';
 import {
   isScheduled,
+  localScheduler,
   oneTimeScheduleName,
   SCHEDULER_MAX_INPUT_BYTES,
   ScheduleError,
@@ -248,6 +250,27 @@ describe('withScheduler: schedule names', () => {
     expect(oneTimeScheduleName('reminder:42')).toBe(names[1]); // stable, so cancel finds it
   });
 
+  it('refuses a second schedule of the same id for another job on EventBridge', async () => {
+    const other = '{"v":1,"id":"dup","name":"send-survey","enqueuedAt":"2024-01-01T00:00:00.000Z","meta":{}}';
+    const { producer } = setup({
+      answer: (command) => {
+        if (command === 'CreateScheduleCommand')
+          throw awsError('ConflictException', 'Schedule gw-dup already exists.');
+        if (command === 'GetScheduleCommand') {
+          return {
+            Arn: 'arn:aws:scheduler:eu-west-1:123456789012:schedule/glasswork/gw-dup',
+            Target: { Input: other },
+          };
+        }
+        return undefined;
+      },
+    });
+    const error = await producer.enqueueIn(reminder, '1h', { userId: 'u' }, { id: 'dup' }).catch((e) => e);
+    expect(error.cause?.message ?? error.message).toMatch(
+      /already scheduled .* for job "send-survey", not "send-reminder"/,
+    );
+  });
+
   it('treats a second schedule of the same job id as the same job', async () => {
     const { client, producer } = setup({
       answer: (command) => {
@@ -336,5 +359,30 @@ describe('withScheduler: what arrives is what the worker runs', () => {
     const report = await mock.drain(worker);
     expect(report.counts.ack).toBe(1);
     expect(seen).toEqual([[{ userId: 'u9' }, 'later', 1]]);
+  });
+});
+
+describe('one-time schedules of different jobs with the same id', () => {
+  it('refuses the second instead of dropping it, on the local scheduler and on EventBridge', async () => {
+    const receipt = defineJob<{ order: string }>({ name: 'send-receipt', queue: 'emails' });
+    const survey = defineJob<{ order: string }>({ name: 'send-survey', queue: 'emails' });
+    const inner = mockDriver();
+    const local = localScheduler({
+      sqs: { send: async () => ({}) },
+      queues: { emails: 'https://sqs.local/1/emails' },
+    });
+    const client = createClient({ driver: withScheduler(inner, { scheduler: local }) });
+    await client.enqueueIn(receipt, '1d', { order: 'o-42' }, { id: 'order-o-42' });
+    // The same job and id again: kept as one, like a FIFO deduplication id.
+    await expect(
+      client.enqueueIn(receipt, '2d', { order: 'o-42' }, { id: 'order-o-42' }),
+    ).resolves.toBeTruthy();
+    const error = await client
+      .enqueueIn(survey, '7d', { order: 'o-42' }, { id: 'order-o-42' })
+      .catch((e) => e);
+    expect(error.message).toMatch(
+      /Job id "order-o-42" is already scheduled .* for job "send-receipt", not "send-survey"/,
+    );
+    expect(local.pending()).toHaveLength(1);
   });
 });
