@@ -368,10 +368,14 @@ export function createPoller(options: PollerOptions): Poller {
       }
       if (wasRunning) {
         await worker.emit('stopping', { reason });
-        receiveAbort.abort();
         slots.open();
         notify();
+        // Receives in flight are let finish (at most the long-poll wait): aborting one on our side does not
+        // cancel it on SQS's, and messages it is then handed stay invisible for their whole visibility
+        // timeout. What they bring is handed back at once. Aborted only if SQS does not answer in time.
+        const abortTimer = setTimeout(() => receiveAbort.abort(), waitTimeMs + 5000);
         await Promise.all(loops);
+        clearTimeout(abortTimer);
         let timer: NodeJS.Timeout | undefined;
         const graceOver = new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(true), graceMs);

@@ -393,6 +393,21 @@ describe('stopping', () => {
     expect(out.Messages).toHaveLength(1);
   });
 
+  it('lets receives in flight finish on stop, so a message they are handed is not stranded', async () => {
+    const rec = recorder();
+    const worker = createWorker({ plugins: [rec.plugin] }).handle(job, () => {});
+    const { queue, client, poller } = poll(worker, { waitTime: '2s', visibilityTimeout: '30s' });
+    await poller.start();
+    await sleep(100); // the receives are long-polling an empty queue
+    const stopping = poller.stop();
+    await client.enqueue(job, { n: 1 }); // handed to a receive the poller is still waiting on
+    await stopping;
+    expect(rec.of('start')).toHaveLength(0);
+    // Handed back at once, not invisible for the 30 s visibility timeout.
+    const out = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: queue.url, WaitTimeSeconds: 1 }));
+    expect(out.Messages).toHaveLength(1);
+  });
+
   it('never takes more messages than free slots, however many receivers', async () => {
     const g = gauge();
     const counting = wrapClient(sqs.client);
