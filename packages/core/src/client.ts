@@ -1,5 +1,5 @@
 import type { Duration } from './duration.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration, parseTimeout } from './duration.ts';
 import { encodeEnvelope, JOB_NAME_ATTRIBUTE, messageBytes } from './envelope.ts';
 import {
   ConfigurationError,
@@ -87,6 +87,7 @@ export function createClient(options: ClientOptions): Client {
   const plugins = orderPlugins(options.plugins ?? []);
   const caps = driver.capabilities;
   const sendConcurrency = Math.max(1, options.sendConcurrency ?? 8);
+  if (options.observerTimeout !== undefined) parseTimeout(options.observerTimeout, 'observerTimeout');
   const clock = driver.now ? () => (driver.now as () => number)() : Date.now;
 
   const pipeline = lazy(async (): Promise<Pipeline> => {
@@ -147,7 +148,7 @@ export function createClient(options: ClientOptions): Client {
     const now = new Date(nowMs).toISOString();
     const notBefore = delaySeconds > 0 ? dueAt(opts, nowMs) : undefined;
     const firstEnqueuedAt =
-      opts.firstEnqueuedAt === undefined ? now : new Date(opts.firstEnqueuedAt).toISOString();
+      opts.firstEnqueuedAt === undefined ? now : timeOf(name, 'firstEnqueuedAt', opts.firstEnqueuedAt);
     const body = encodeEnvelope({
       id,
       name,
@@ -238,7 +239,8 @@ export function createClient(options: ClientOptions): Client {
     const results: EnqueueManyResult[] = new Array(entries.length);
     // Build every entry first: nothing is sent for an entry that fails validation.
     const byQueue = new Map<string, { index: number; message: OutgoingMessage }[]>();
-    const failedGroups = new Map<string, Set<string>>();
+    // Per queue: FIFO group -> the position of its first entry that failed.
+    const failedGroups = new Map<string, Map<string, number>>();
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index] as EnqueueEntry;
       const id = entry.options?.id ?? crypto.randomUUID();
@@ -252,7 +254,7 @@ export function createClient(options: ClientOptions): Client {
         list.push({ index, message });
       } catch (error) {
         results[index] = failure(entry, id, error);
-        markGroupFailed(failedGroups, entry, () => route(entry).queue);
+        markGroupFailed(failedGroups, entry, index, () => route(entry).queue);
       }
     }
 
@@ -260,7 +262,7 @@ export function createClient(options: ClientOptions): Client {
       [...byQueue].map(async ([queue, items]) => {
         const fifo = (await describe(queue)).fifo;
         const chunks = chunk(items, caps.maxBatchSize, caps.maxBatchBytes);
-        const failed = failedGroups.get(queue) ?? new Set<string>();
+        const failed = failedGroups.get(queue) ?? new Map<string, number>();
         const sendOne = async (batch: typeof items) => {
           // FIFO: never send a message after an earlier one of its group failed.
           const ready = fifo ? batch.filter((item) => !skipIfGroupFailed(item, failed, results)) : batch;
@@ -291,7 +293,7 @@ export function createClient(options: ClientOptions): Client {
                   cause: result.error,
                 }),
               };
-              if (fifo && message.groupId) failed.add(message.groupId);
+              if (fifo && message.groupId) failFrom(failed, message.groupId, index);
             }
           }
         };
@@ -365,6 +367,17 @@ function delayOf(name: string, opts: EnqueueOptions, now: number): number {
   return 0;
 }
 
+/** A Date or ISO string as ISO; a `ConfigurationError` naming the option when it is not a valid time. */
+function timeOf(name: string, option: string, value: Date | string): string {
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime())) {
+    throw new ConfigurationError(
+      `Job "${name}": ${option} is not a valid time: pass a Date or an ISO string`,
+    );
+  }
+  return time.toISOString();
+}
+
 /** When a delayed message is due, epoch ms: `at` exactly, or now plus the delay. */
 function dueAt(opts: EnqueueOptions, now: number): number {
   if (opts.at !== undefined) return typeof opts.at === 'number' ? opts.at : opts.at.getTime();
@@ -380,8 +393,19 @@ function failure(entry: EnqueueEntry, id: string, error: unknown): EnqueueManyRe
   };
 }
 
+/** Records the first failed position of a FIFO group: entries after it are not sent, entries before it are. */
+function failFrom(failed: Map<string, number>, group: string, index: number): void {
+  const first = failed.get(group);
+  if (first === undefined || index < first) failed.set(group, index);
+}
+
 /** After an entry fails to build, later entries of its FIFO group must not be sent either. */
-function markGroupFailed(failed: Map<string, Set<string>>, entry: EnqueueEntry, queueOf: () => string): void {
+function markGroupFailed(
+  failed: Map<string, Map<string, number>>,
+  entry: EnqueueEntry,
+  index: number,
+  queueOf: () => string,
+): void {
   const job = entry.job;
   let queue: string;
   let group: unknown = entry.options?.group;
@@ -392,21 +416,22 @@ function markGroupFailed(failed: Map<string, Set<string>>, entry: EnqueueEntry, 
     return;
   }
   if (typeof group !== 'string') return;
-  let set = failed.get(queue);
-  if (!set) {
-    set = new Set();
-    failed.set(queue, set);
+  let groups = failed.get(queue);
+  if (!groups) {
+    groups = new Map();
+    failed.set(queue, groups);
   }
-  set.add(group);
+  failFrom(groups, group, index);
 }
 
 function skipIfGroupFailed(
   item: { index: number; message: OutgoingMessage },
-  failed: Set<string>,
+  failed: Map<string, number>,
   results: EnqueueManyResult[],
 ): boolean {
   const group = item.message.groupId;
-  if (!group || !failed.has(group)) return false;
+  const first = group === undefined ? undefined : failed.get(group);
+  if (first === undefined || item.index < first) return false;
   results[item.index] = {
     ok: false,
     id: item.message.id,

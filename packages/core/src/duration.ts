@@ -30,3 +30,17 @@ export function parseDuration(value: Duration): number {
     `Invalid duration ${JSON.stringify(value)}: use milliseconds or a string such as '500ms', '30s', '5m', '2h', '1d'`,
   );
 }
+
+/** The longest delay a Node timer holds (about 24.8 days); longer ones would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A duration used as a timer: at least 1 ms and at most `MAX_TIMER_MS`, else a `ConfigurationError`. */
+export function parseTimeout(value: Duration, what: string): number {
+  const ms = parseDuration(value);
+  if (ms < 1 || ms > MAX_TIMER_MS) {
+    throw new ConfigurationError(
+      `${what} must be between 1ms and about 24 days (${MAX_TIMER_MS}ms), got ${ms}ms`,
+    );
+  }
+  return ms;
+}

@@ -1,5 +1,5 @@
 import type { Duration } from './duration.ts';
-import { parseDuration } from './duration.ts';
+import { parseTimeout } from './duration.ts';
 import { ConfigurationError } from './errors.ts';
 import type {
   AnyPlugin,
@@ -137,7 +137,7 @@ export class EventBus {
 
   constructor(observers: Map<GlassworkEventName, Owned<Observer<any>>[]>, options: EventBusOptions = {}) {
     this.#observers = observers;
-    this.#timeout = parseDuration(options.observerTimeout ?? '5s');
+    this.#timeout = parseTimeout(options.observerTimeout ?? '5s', 'observerTimeout');
     this.#fallback =
       options.onObserverError ??
       ((error, info) =>

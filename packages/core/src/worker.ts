@@ -1,7 +1,7 @@
 import { raceAbort, raceSignal } from './abort.ts';
 import { HandlerContext } from './context.ts';
 import type { Duration } from './duration.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration, parseTimeout } from './duration.ts';
 import { decodeEnvelope } from './envelope.ts';
 import {
   ConfigurationError,
@@ -127,8 +127,9 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
 ): Worker<PluginContext<P>> {
   const plugins = orderPlugins(options.plugins ?? []);
   const defaultRetry = resolveRetry(options.retry, DEFAULT_RETRY);
-  const defaultTimeout = options.timeout === undefined ? undefined : parseDuration(options.timeout);
+  const defaultTimeout = options.timeout === undefined ? undefined : parseTimeout(options.timeout, 'timeout');
   const incompatibleFor = parseDuration(options.incompatibleFor ?? '1h');
+  if (options.observerTimeout !== undefined) parseTimeout(options.observerTimeout, 'observerTimeout');
   const registry = new Map<string, Registration>();
 
   // Once set up, the pipeline is read synchronously: no extra await on every delivery.
@@ -392,7 +393,10 @@ export function createWorker<const P extends readonly AnyPlugin[] = []>(
         job,
         handler: handler as Handler<unknown, JobContext>,
         retry: resolveRetry(handleOptions.retry, defaultRetry),
-        timeout: handleOptions.timeout === undefined ? defaultTimeout : parseDuration(handleOptions.timeout),
+        timeout:
+          handleOptions.timeout === undefined
+            ? defaultTimeout
+            : parseTimeout(handleOptions.timeout, `The timeout of job "${job.name}"`),
       });
       return this;
     },

@@ -316,6 +316,16 @@ describe('enqueueMany', () => {
     expect(sentSeqA).toEqual([{ account: 'a', seq: 1 }]);
   });
 
+  it('on FIFO queues, sends the entries of a group before the one that failed validation', async () => {
+    const driver = memoryDriver();
+    const results = await createClient({ driver }).enqueueMany([
+      { job: ordered, payload: { account: 'a', seq: 1 } },
+      { job: ordered, payload: { account: 'a', seq: 'two' } as never },
+      { job: ordered, payload: { account: 'a', seq: 3 } },
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([true, false, false]);
+  });
+
   it('on FIFO queues, an entry that fails validation also holds back the rest of its group', async () => {
     const driver = memoryDriver();
     const results = await createClient({ driver }).enqueueMany([

@@ -184,3 +184,22 @@ describe('the worker never loses a message to its own failures', () => {
     });
   });
 });
+
+describe('options that cannot work are refused up front', () => {
+  it('refuses timeouts a timer cannot hold, or of zero', () => {
+    expect(() => createWorker().handle(job, () => {}, { timeout: '25d' })).toThrow(
+      /timeout of job "robust" must be between 1ms/,
+    );
+    expect(() => createWorker().handle(job, () => {}, { timeout: 0 })).toThrow(/must be between 1ms/);
+    expect(() => createWorker({ observerTimeout: '30d' })).toThrow(/observerTimeout must be between/);
+  });
+
+  it('refuses an invalid firstEnqueuedAt with the option named', async () => {
+    const { createClient } = await import('../src/index.ts');
+    const { memoryDriver } = await import('./memory-driver.ts');
+    const client = createClient({ driver: memoryDriver(), defaultQueue: 'q' });
+    await expect(client.enqueue(job, { n: 1 }, { firstEnqueuedAt: 'yesterday' })).rejects.toThrow(
+      /firstEnqueuedAt is not a valid time/,
+    );
+  });
+});
