@@ -119,7 +119,8 @@ export function postgresQueueDriver(options: PostgresDriverOptions): QueueDriver
     async send(queue, messages) {
       const { fifo } = settings(queue);
       const results: SendResult[] = [];
-      // One after another, so a FIFO group keeps its order; a failure does not stop the others.
+      const failedGroups = new Set<string>();
+      // One after another, so a FIFO group keeps its order; a failure stops only the rest of its group.
       for (const message of messages) {
         if (fifo && !message.groupId) {
           results.push({
@@ -128,9 +129,19 @@ export function postgresQueueDriver(options: PostgresDriverOptions): QueueDriver
           });
           continue;
         }
-        results.push(
-          await sendOne(queue, message, fifo).catch((error: Error) => ({ ok: false as const, error })),
-        );
+        if (fifo && failedGroups.has(message.groupId as string)) {
+          results.push({
+            ok: false,
+            error: new GlassworkError('not sent: an earlier message of its group failed'),
+          });
+          continue;
+        }
+        const result = await sendOne(queue, message, fifo).catch((error: Error) => ({
+          ok: false as const,
+          error,
+        }));
+        if (!result.ok && fifo) failedGroups.add(message.groupId as string);
+        results.push(result);
       }
       return results;
     },

@@ -248,7 +248,10 @@ export interface QueueDriver {
   readonly capabilities: DriverCapabilities;
   /** Queue facts the client and consumers use; without it, FIFO means a name ending in `.fifo`. */
   describeQueue?(queue: string): Promise<QueueInfo>;
-  /** Sends one batch (within `capabilities`) to one queue; one result per message, in order. */
+  /**
+   * Sends one batch (within `capabilities`) to one queue; one result per message, in order. On FIFO
+   * queues, once a message of a group fails, later messages of that group in the call must not be sent.
+   */
   send(queue: string, messages: readonly OutgoingMessage[]): Promise<SendResult[]>;
   /** Receives up to `maxMessages` visible messages. */
   receive?(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]>;

@@ -323,7 +323,21 @@ export function mockDriver(options: MockDriverOptions = {}): MockDriver {
     },
     async send(name, messages) {
       const queue = queueOf(name);
-      return messages.map((message) => sendOne(queue, message));
+      // FIFO: after a message of a group fails, later ones of that group in the same call are not sent,
+      // so a retry of the failed one can never land behind them (as the SQS driver does).
+      const failed = new Set<string>();
+      return messages.map((message): SendResult => {
+        const group = queue.fifo ? message.groupId : undefined;
+        if (group !== undefined && failed.has(group)) {
+          return {
+            ok: false,
+            error: new GlassworkError(`not sent: an earlier message of FIFO group "${group}" failed`),
+          };
+        }
+        const result = sendOne(queue, message);
+        if (!result.ok && group !== undefined) failed.add(group);
+        return result;
+      });
     },
     async receive(name, opts: ReceiveOptions) {
       return receiveNow(queueOf(name), opts.maxMessages, opts.visibilityTimeoutMs);

@@ -391,6 +391,24 @@ describe('drain: delays, clock and FIFO', () => {
     expect(rec.events.filter((e) => e === 'retry')).toHaveLength(1);
   });
 
+  it('does not send the rest of a FIFO group in a call after one of its messages failed', async () => {
+    const driver = mockDriver({
+      failSend: (m) => ((m.payload as { n: number }).n === 1 ? new Error('throttled') : undefined),
+    });
+    const entry = defineJob<{ g: string; n: number }>({
+      name: 'entry',
+      queue: 'ledger.fifo',
+      group: (p) => p.g,
+    });
+    const results = await createClient({ driver }).enqueueMany([
+      { job: entry, payload: { g: 'a', n: 1 } },
+      { job: entry, payload: { g: 'a', n: 2 } },
+      { job: entry, payload: { g: 'b', n: 3 } },
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([false, false, true]);
+    expect(driver.enqueued.map((m) => (m.payload as { n: number }).n)).toEqual([3]);
+  });
+
   it('deduplicates FIFO messages with the same dedup id within five minutes', async () => {
     const driver = mockDriver();
     const client = createClient({ driver });
