@@ -50,6 +50,8 @@ export interface EventSourceMappingStats {
 
 export interface EventSourceMapping {
   readonly stats: Readonly<EventSourceMappingStats>;
+  /** The last error of a receive, delete or setup call (all are retried with backoff), if any. */
+  readonly lastError: unknown;
   /** Stops polling, waits for invocations in flight, then resolves. */
   stop(): Promise<void>;
 }
@@ -74,6 +76,9 @@ export function runEventSourceMapping(options: EventSourceMappingOptions): Event
   const timeoutMs = parseDuration(options.timeout ?? '30s');
   const waitSeconds = Math.min(20, Math.round(parseDuration(options.waitTime ?? '20s') / 1000));
   const concurrency = options.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ConfigurationError(`concurrency must be a whole number >= 1, got ${concurrency}`);
+  }
   const stats: EventSourceMappingStats = {
     invocations: 0,
     records: 0,
@@ -83,6 +88,7 @@ export function runEventSourceMapping(options: EventSourceMappingOptions): Event
     pollErrors: 0,
   };
   const stopping = new AbortController();
+  let lastError: unknown;
   let sdk: Promise<SqsSdk> | undefined;
   const load = () => {
     sdk ??= loadSdk(options);
@@ -160,26 +166,36 @@ export function runEventSourceMapping(options: EventSourceMappingOptions): Event
   }
 
   async function lane(): Promise<void> {
-    let s: SqsSdk;
-    let arn: string;
-    let region: string;
-    try {
-      s = await load();
-      ({ arn, region } = await s.queue());
-    } catch (error) {
-      if (stopping.signal.aborted) return;
-      throw error;
-    }
+    let s: SqsSdk | undefined;
+    let arn = '';
+    let region = '';
     let backoff = 100;
+    // Setup (the SDK, the queue's ARN) is tried again with backoff, counted and kept as lastError, rather than
+    // ending the lane silently: a wrong queue URL shows up in `stats` and `lastError`.
+    while (!s && !stopping.signal.aborted) {
+      try {
+        const sdk = await load();
+        ({ arn, region } = await sdk.queue());
+        s = sdk;
+      } catch (error) {
+        stats.pollErrors++;
+        lastError = error;
+        await sleep(backoff, stopping.signal);
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+    if (!s) return;
+    backoff = 100;
     while (!stopping.signal.aborted) {
       let records: SQSRecord[];
       try {
         records = await receiveBatch(s, arn, region);
         backoff = 100;
-      } catch {
+      } catch (error) {
         if (stopping.signal.aborted) break;
         stats.pollErrors++;
-        await sleep(backoff);
+        lastError = error;
+        await sleep(backoff, stopping.signal);
         backoff = Math.min(backoff * 2, 5000);
         continue;
       }
@@ -191,6 +207,9 @@ export function runEventSourceMapping(options: EventSourceMappingOptions): Event
   lanes.catch(() => {});
   return {
     stats,
+    get lastError() {
+      return lastError;
+    },
     async stop() {
       stopping.abort();
       await lanes.catch(() => {});
@@ -228,6 +247,10 @@ async function loadSdk(options: EventSourceMappingOptions): Promise<SqsSdk> {
           if (!arn) throw new ConfigurationError(`Queue ${options.queueUrl} reported no QueueArn`);
           return { arn, region: arn.split(':')[3] ?? options.region ?? 'us-east-1' };
         });
+      // A failed lookup is asked again next time, not cached.
+      queue.catch(() => {
+        queue = undefined;
+      });
       return queue;
     },
   };
@@ -307,6 +330,15 @@ function lambdaContext(functionName: string, deadline: number): Context {
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -130,6 +130,27 @@ describe('runEventSourceMapping', () => {
     expect(await remaining(queueUrl)).toBe(3);
   });
 
+  it('keeps trying a queue it cannot reach, and says why in lastError and stats', async () => {
+    const esm = runEventSourceMapping({
+      client: sqs.client,
+      queueUrl: `${sqs.endpoint}/000000000000/no-such-queue`,
+      handler: async () => undefined,
+    });
+    await until(() => esm.stats.pollErrors >= 2);
+    const started = Date.now();
+    await esm.stop();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(String(esm.lastError)).toMatch(/queue/i);
+    expect(() =>
+      runEventSourceMapping({
+        client: sqs.client,
+        queueUrl: 'x',
+        handler: async () => undefined,
+        concurrency: 0,
+      }),
+    ).toThrow(/concurrency must be a whole number >= 1/);
+  });
+
   it('stops promptly while long-polling an empty queue', async () => {
     const queueUrl = await queueWith(0);
     const esm = runEventSourceMapping({
