@@ -8,7 +8,7 @@ export interface SchedulerRetriesOptions {
   scheduler: ScheduleBackend;
   /** The queue name the scheduler knows for a delivery. @default the delivery's `queue` */
   queueOf?: (ctx: DeliveryContext) => string;
-  /** The clock. @default Date.now */
+  /** The clock. @default the adapter's clock (`ctx.now`) */
   now?: () => number;
   /** Told when a hand-off fails; the retry then stays in SQS, cut to what visibility allows. @default console.error */
   onError?: (error: unknown, ctx: DeliveryContext) => void;
@@ -26,7 +26,7 @@ export interface SchedulerRetriesOptions {
  */
 export function schedulerRetries(options: SchedulerRetriesOptions): Plugin {
   const { scheduler } = options;
-  const now = options.now ?? Date.now;
+
   const queueOf = options.queueOf ?? ((ctx: DeliveryContext) => ctx.queue);
   const onError =
     options.onError ??
@@ -37,7 +37,8 @@ export function schedulerRetries(options: SchedulerRetriesOptions): Plugin {
     outcome: Extract<Outcome, { type: 'retry' }>,
   ): Promise<Outcome> {
     const envelope = ctx.envelope;
-    const t = now();
+    // The adapter's clock (virtual under the mock driver), which `receivedAt` comes from.
+    const t = (options.now ?? ctx.now)();
     const fits =
       visibilitySeconds(outcome.delayMs, { receivedAt: ctx.delivery.receivedAt, now: t }) * 1000 >=
       outcome.delayMs;

@@ -178,6 +178,14 @@ export function sqsDriver(options: SqsDriverOptions = {}): SqsDriver {
             `pass deadLetter: { ${JSON.stringify(queue)}: url } to sqsDriver, or deadLetter: false to delete dead jobs`,
         );
       }
+      // SQS forbids a redrive between FIFO and standard queues; a configured one would fail on every dead job.
+      const source = await describeQueue(queue);
+      if (source.fifo !== target.fifo) {
+        throw new ConfigurationError(
+          `Queue "${queue}" is ${source.fifo ? 'FIFO' : 'standard'} but its dead-letter queue ${target.url} is ${target.fifo ? 'FIFO' : 'standard'}: ` +
+            'give a FIFO queue a FIFO dead-letter queue, and a standard queue a standard one',
+        );
+      }
       return target;
     });
 

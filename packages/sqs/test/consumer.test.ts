@@ -281,6 +281,20 @@ describe('dead-letter queues', () => {
     });
   });
 
+  it('refuses a configured dead-letter queue of the other kind (FIFO for standard, or the reverse)', async () => {
+    const standard = sqs.queue('kind-standard');
+    const fifoDlq = sqs.queue('kind-dlq', { fifo: true });
+    const driver = sqsDriver({
+      client: sqs.client,
+      endpoint: sqs.endpoint,
+      queues: { q: standard.url },
+      deadLetter: { q: fifoDlq.url },
+    });
+    await expect(driver.deadLetterTarget('q')).rejects.toThrow(
+      /is standard but its dead-letter queue .* is FIFO/,
+    );
+  });
+
   it('is a clear configuration error when a queue has none, unless deadLetter is false (then dead jobs are deleted)', async () => {
     const queue = sqs.queue('lonely');
     const driver = sqsDriver({ client: sqs.client, endpoint: sqs.endpoint, queues: { q: queue.url } });
