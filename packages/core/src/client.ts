@@ -19,6 +19,7 @@ import type {
   AnyPlugin,
   BuildContext,
   EnqueueArgs,
+  EnqueueEntries,
   EnqueueEntry,
   EnqueueManyResult,
   EnqueueOptions,
@@ -60,7 +61,9 @@ export interface Client {
    * entry: look at `ok`. On FIFO queues, once an entry of a group fails, later entries of that group
    * are not sent (so a retry can never reverse their order).
    */
-  enqueueMany(entries: readonly EnqueueEntry[]): Promise<EnqueueManyResult[]>;
+  enqueueMany<const E extends readonly { job: AnyJob }[]>(
+    entries: EnqueueEntries<E>,
+  ): Promise<EnqueueManyResult[]>;
   /** Runs plugin setup now instead of on the first enqueue. */
   ready(): Promise<void>;
   /** Fires `flush` on the client's plugins (exporters), e.g. before a producer Lambda returns. */
@@ -330,7 +333,7 @@ export function createClient(options: ClientOptions): Client {
     enqueue: (job, ...args) => enqueue(job, args[0], args[1]),
     enqueueIn: (job, delay, ...args) => enqueue(job, args[0], { ...args[1], delay, at: undefined }),
     enqueueAt: (job, at, ...args) => enqueue(job, args[0], { ...args[1], at, delay: undefined }),
-    enqueueMany,
+    enqueueMany: enqueueMany as Client['enqueueMany'],
     ready: async () => void (await pipeline()),
     flush: async () => (await pipeline()).events.emit('flush', {}),
   };

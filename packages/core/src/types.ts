@@ -153,6 +153,11 @@ export interface EnqueueEntry<J extends AnyJob = AnyJob> {
   options?: EnqueueOptions;
 }
 
+/** The entries of `enqueueMany`, each payload checked against its own job's input type. */
+export type EnqueueEntries<E extends readonly unknown[]> = {
+  [K in keyof E]: E[K] extends { job: infer J extends AnyJob } ? EnqueueEntry<J> : E[K];
+};
+
 /** Per-entry result of `enqueueMany`, in the order of the entries. */
 export type EnqueueManyResult =
   | ({ readonly ok: true } & EnqueueResult)

@@ -48,6 +48,16 @@ describe('types', () => {
       void client.enqueue(withParam, { orderId: 1 }, { delay: '5m', at: new Date() });
       // @ts-expect-error not a duration
       void client.enqueueIn(withParam, '5 minutes', { orderId: 1 });
+      void client.enqueueMany([
+        { job: withParam, payload: { orderId: 1 } },
+        { job: withSchema, payload: { userId: 'u' }, options: { delay: '1m' } },
+      ]);
+      void client.enqueueMany([1, 2].map((orderId) => ({ job: withParam, payload: { orderId } })));
+      void client.enqueueMany([
+        { job: withParam, payload: { orderId: 1 } },
+        // @ts-expect-error each entry's payload is checked against its own job
+        { job: withSchema, payload: { userId: 1 } },
+      ]);
     };
     expect(typeof check).toBe('function');
   });
