@@ -144,7 +144,9 @@ interface MockQueue {
   readonly maxReceiveCount: number | undefined;
   readonly visibilityMs: number;
   readonly maxMessageBytes: number;
-  messages: Stored[];
+  /** In send order; a Set so that deleting one is not a scan (drains of many thousands stay fast). */
+  readonly messages: Set<Stored>;
+  readonly receipts: Map<string, Stored>;
   readonly dedupe: Map<string, { at: number; messageId: string }>;
 }
 
@@ -172,7 +174,8 @@ export function mockDriver(options: MockDriverOptions = {}): MockDriver {
         maxReceiveCount,
         visibilityMs: parseDuration(own.visibilityTimeout ?? '30s'),
         maxMessageBytes: own.maxMessageBytes ?? 262_144,
-        messages: [],
+        messages: new Set(),
+        receipts: new Map(),
         dedupe: new Map(),
       };
       queues.set(name, queue);
@@ -230,7 +233,7 @@ export function mockDriver(options: MockDriverOptions = {}): MockDriver {
     if (failure) return { ok: false, error: failure };
     if (queue.fifo) queue.dedupe.set(message.dedupeId ?? message.id, { at: clock, messageId });
     enqueued.push(recorded);
-    queue.messages.push({
+    queue.messages.add({
       record: recorded,
       visibleAt: clock + message.delaySeconds * 1000,
       receiveCount: 0,
@@ -258,7 +261,9 @@ export function mockDriver(options: MockDriverOptions = {}): MockDriver {
         continue;
       }
       stored.receiveCount++;
+      if (stored.receipt) queue.receipts.delete(stored.receipt);
       stored.receipt = `receipt-${++sequence}`;
+      queue.receipts.set(stored.receipt, stored);
       stored.receivedAt = clock;
       stored.visibleAt = clock + visibilityMs;
       out.push({
@@ -295,12 +300,13 @@ export function mockDriver(options: MockDriverOptions = {}): MockDriver {
   }
 
   function remove(queue: MockQueue, stored: Stored): void {
-    queue.messages = queue.messages.filter((m) => m !== stored);
+    queue.messages.delete(stored);
+    if (stored.receipt) queue.receipts.delete(stored.receipt);
   }
 
   function byReceipt(queue: string, message: ReceivedMessage): [MockQueue, Stored] | undefined {
     const q = queues.get(queue);
-    const stored = q?.messages.find((m) => m.receipt === message.receipt);
+    const stored = q?.receipts.get(message.receipt);
     return q && stored ? [q, stored] : undefined;
   }
 
@@ -378,8 +384,8 @@ export function mockDriver(options: MockDriverOptions = {}): MockDriver {
       enqueued.filter((m) => m.job === job.name).map((m) => m.payload as JobInput<typeof job>),
     pending: (queue) =>
       queue === undefined
-        ? [...queues.values()].reduce((n, q) => n + q.messages.length, 0)
-        : (queues.get(queue)?.messages.length ?? 0),
+        ? [...queues.values()].reduce((n, q) => n + q.messages.size, 0)
+        : (queues.get(queue)?.messages.size ?? 0),
     clear() {
       enqueued.length = 0;
       deadLetters.length = 0;
