@@ -153,10 +153,12 @@ describe('the worker never loses a message to its own failures', () => {
       '~standard': {
         version: 1,
         vendor: 'thenable',
-        validate: (value) =>
-          ({ then: (resolve: (r: unknown) => void) => resolve({ value }) }) as unknown as Promise<{
-            value: { n: number };
-          }>,
+        validate: (value) => {
+          // A thenable that is not a native promise, as some validator libraries return.
+          // biome-ignore lint/suspicious/noThenProperty: being a thenable is what this test is about
+          const thenable = { then: (resolve: (r: unknown) => void) => resolve({ value }) };
+          return thenable as unknown as Promise<{ value: { n: number } }>;
+        },
       },
     };
     const strict = defineJob({ name: 'thenable', schema: thenable });
