@@ -165,6 +165,20 @@ export async function processBatch<D extends Delivery>(
   return listed();
 }
 
+/** Options of {@link applyOutcome}. */
+export interface ApplyOptions {
+  /** The clock that measures time since the receive; the driver's own clock, else `Date.now`. */
+  now?: () => number;
+  /** Told about consumer calls that failed; the outcome is still applied as well as it can be. */
+  onError?: (error: unknown) => void;
+  /**
+   * Awaited just before the message's visibility is set (`retry`, `defer`, a failed dead-letter). An
+   * adapter that extends visibility while an outcome is applied stops doing so here, and waits for an
+   * extension in flight, so that no extension lands after the new visibility and undoes it.
+   */
+  beforeRelease?: () => void | Promise<void>;
+}
+
 /**
  * Applies an outcome with a driver's consumer methods: `ack`/`discard` delete, `retry`/`defer` set the
  * visibility, `dead` moves the message to the dead-letter queue. When dead-lettering fails, the message
@@ -175,7 +189,7 @@ export async function applyOutcome(
   queue: string,
   message: ReceivedMessage,
   result: RunResult,
-  options: { now?: () => number; onError?: (error: unknown) => void } = {},
+  options: ApplyOptions = {},
 ): Promise<Outcome> {
   const { outcome } = result;
   // The driver's clock (a virtual one in tests) measures time since the receive.
@@ -186,6 +200,14 @@ export async function applyOutcome(
     if (!fn)
       throw new GlassworkError(`The ${driver.name} driver has no ${name}(): it cannot be used by a consumer`);
     return fn.bind(driver) as NonNullable<QueueDriver[K]>;
+  };
+  // A hook that fails must not keep the visibility from being set.
+  const prepareRelease = async () => {
+    try {
+      await options.beforeRelease?.();
+    } catch (error) {
+      report(error);
+    }
   };
   // A retry handed off to another message: this one is done.
   const done = outcome.type === 'retry' && outcome.handedOff === true;
@@ -201,6 +223,7 @@ export async function applyOutcome(
       return outcome;
     case 'retry':
     case 'defer':
+      await prepareRelease();
       await need('release')(
         queue,
         message,
@@ -217,6 +240,7 @@ export async function applyOutcome(
         // same; the original comes back and is dead-lettered again (dead is at least once per job).
         if ((error as { sent?: unknown } | null)?.sent === true) return outcome;
         const delayMs = 60_000;
+        await prepareRelease();
         await need('release')(
           queue,
           message,

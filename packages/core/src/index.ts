@@ -1,4 +1,4 @@
-export type { BatchItem, Limiter, ProcessBatchOptions } from './batch.ts';
+export type { ApplyOptions, BatchItem, Limiter, ProcessBatchOptions } from './batch.ts';
 export {
   applyOutcome,
   createLimiter,

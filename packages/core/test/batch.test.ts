@@ -159,6 +159,55 @@ describe('applyOutcome', () => {
     expect(applied.type).toBe('dead');
     expect(calls).toEqual(['deadLetter']);
   });
+
+  it('awaits beforeRelease just before every change of visibility, and only then', async () => {
+    const worker = createWorker().handle(step, (p) => {
+      if (p.seq === 2) throw new Error('again');
+    });
+    const run = async (seq: number) => {
+      const delivery = { ...deliveryOf(step, { group: 'x', seq }), receipt: `r${seq}` };
+      return { delivery, result: await worker.run(delivery) };
+    };
+    const applyWith = async (
+      fake: ReturnType<typeof driverWith>,
+      { delivery, result }: Awaited<ReturnType<typeof run>>,
+      beforeRelease: () => Promise<void>,
+    ) => {
+      const reported: unknown[] = [];
+      await applyOutcome(fake.driver, 'q', delivery, result, {
+        onError: (e) => reported.push(e),
+        beforeRelease,
+      });
+      return reported;
+    };
+    const hook =
+      (calls: string[], fail = false) =>
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        calls.push('beforeRelease');
+        if (fail) throw new Error('hook broke');
+      };
+
+    const acked = driverWith(async () => {});
+    await applyWith(acked, await run(1), hook(acked.calls));
+    expect(acked.calls).toEqual(['ack']);
+
+    const retried = driverWith(async () => {});
+    await applyWith(retried, await run(2), hook(retried.calls));
+    expect(retried.calls).toEqual(['beforeRelease', expect.stringMatching(/^release /)]);
+
+    const failedCopy = driverWith(async () => {
+      throw new Error('AccessDenied');
+    });
+    await applyWith(failedCopy, await deadResult(), hook(failedCopy.calls));
+    expect(failedCopy.calls).toEqual(['deadLetter', 'beforeRelease', 'release 60']);
+
+    // A hook that throws is reported, and the visibility is set all the same.
+    const broken = driverWith(async () => {});
+    const reported = await applyWith(broken, await run(2), hook(broken.calls, true));
+    expect(broken.calls).toEqual(['beforeRelease', expect.stringMatching(/^release /)]);
+    expect(reported).toEqual([expect.objectContaining({ message: 'hook broke' })]);
+  });
 });
 
 describe('applyOutcome with a handed-off retry', () => {

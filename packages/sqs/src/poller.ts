@@ -232,18 +232,24 @@ export function createPoller(options: PollerOptions): Poller {
       concurrency: slots.limit,
       runOptions: () => runOptions(queue),
       async apply(delivery, _outcome, result) {
-        const entry = tracked.get(delivery);
-        tracked.delete(delivery);
         slots.hold(result.finished);
-        try {
-          // A heartbeat already on its way must land first, or it would undo a release.
+        // Heartbeats go on while the outcome is applied, so a slow delete or dead-letter send cannot let
+        // the message come back and run again; they stop before any change of visibility, and a heartbeat
+        // already on its way lands first, or it would undo a retry delay.
+        const stopHeartbeat = async () => {
+          const entry = tracked.get(delivery);
+          tracked.delete(delivery);
           await entry?.beat;
+        };
+        try {
           const applied = await applyOutcome(driver, queue.name, delivery, result, {
             onError: (error) => report(error, queue.name),
+            beforeRelease: stopHeartbeat,
           });
           outcomes[applied.type]++;
           return applied;
         } finally {
+          tracked.delete(delivery);
           unapplied--;
           notify();
           result.finished.then(() => {
@@ -310,7 +316,8 @@ export function createPoller(options: PollerOptions): Poller {
       const beat = driver
         .extendVisibility(queue.name, messages, seconds)
         .then((failures) => {
-          for (const failure of failures) report(failure.error, queue.name);
+          // A message deleted while its heartbeat was on the way is done, not failing.
+          for (const failure of failures) if (tracked.has(failure.message)) report(failure.error, queue.name);
         })
         .catch((error) => report(error, queue.name))
         .finally(() => {

@@ -6,6 +6,7 @@ import {
   createWorker,
   defineJob,
   MAX_VISIBILITY_SECONDS,
+  PermanentJobError,
 } from '@glasswork/core';
 import { describe, expect, it } from 'vitest';
 import type { PollerOptions } from '../src/index.ts';
@@ -216,6 +217,40 @@ describe('createPoller', () => {
     expect(inflight!.visibilityDeadline).toBeLessThanOrEqual(retriedAt + 1000);
     await eventually(() => rec.of('success').length === 1);
   });
+
+  it.each([
+    ['a delete', 'DeleteMessageBatch', 'ack'],
+    ['a dead-letter send', 'SendMessage', 'dead'],
+  ] as const)(
+    'keeps the heartbeat going while %s outlasts the visibility timeout, so the job does not run twice',
+    async (_what, slowCommand, outcome) => {
+      const rec = recorder();
+      // The call that applies the outcome takes 2.5 s; messages are invisible for only 1 s at a time.
+      const slowApply = wrapClient(sqs.client, (call, forward) =>
+        call.command === slowCommand ? sleep(2500).then(() => forward()) : undefined,
+      );
+      let runs = 0;
+      const worker = createWorker({ plugins: [rec.plugin] }).handle(job, () => {
+        runs++;
+        if (outcome === 'dead') throw new PermanentJobError('refused for good');
+      });
+      const { client, poller, queue } = poll(worker, {
+        client: slowApply,
+        visibilityTimeout: '1s',
+        heartbeat: '300ms',
+      });
+      await client.enqueue(job, { n: 1 });
+      await poller.start();
+      await eventually(() => poller.stats.outcomes[outcome] === 1, 6000);
+      await sleep(1500); // a message that had come back would be received and run again by now
+      expect(runs).toBe(1);
+      expect(rec.of('start').length).toBe(1);
+      expect(slowApply.count('ChangeMessageVisibilityBatch')).toBeGreaterThanOrEqual(3);
+      expect(rec.of('receiveError')).toEqual([]);
+      expect(sqs.count(queue.name)).toBe(0);
+      expect(sqs.count(queue.dlq!.name)).toBe(outcome === 'dead' ? 1 : 0);
+    },
+  );
 
   it('passes the delivery facts the worker’s rules read', async () => {
     const rec = recorder();
