@@ -13,6 +13,14 @@ export function jobKey<J extends AnyJob>(job: J, key: JobKeyFunction<J>): JobKey
   return { job, key };
 }
 
+/**
+ * One part of a stored key: `\` and `:` are escaped, so that parts joined with `:` can never be read
+ * another way (job `a:b` with key `c` is `a\:b:c`, job `a` with key `b:c` is `a:b\:c`).
+ */
+export function keyPart(part: string): string {
+  return part.includes(':') || part.includes('\\') ? part.replace(/[\\:]/g, '\\$&') : part;
+}
+
 const byJobId: KeyFunction = (_payload, info) => info.jobId;
 
 /** Resolves the key function of each job once, from the plugin's `key` and `jobs` options. */
@@ -42,7 +50,7 @@ export function keyResolver(
       throw new InvalidIdempotencyKeyError(info.jobName, `is ${describe(derived)}, not a string`);
     }
     if (derived === '') throw new InvalidIdempotencyKeyError(info.jobName, 'is empty');
-    const full = `${info.jobName}:${derived}`;
+    const full = `${keyPart(info.jobName)}:${keyPart(derived)}`;
     const bytes = Buffer.byteLength(full);
     if (bytes > MAX_KEY_LENGTH) {
       throw new InvalidIdempotencyKeyError(info.jobName, `is ${bytes} bytes long with its prefix`);

@@ -7,6 +7,7 @@ import {
   MAX_KEY_LENGTH,
 } from './errors.ts';
 import { toJson } from './json.ts';
+import { keyPart } from './keys.ts';
 import type { Runtime } from './runtime.ts';
 import { MIN_LOCK_MS, runtimeOf, stateOf } from './runtime.ts';
 import type { ClaimResult, JsonValue, Lease } from './types.ts';
@@ -37,7 +38,7 @@ export async function once<T>(
   if (typeof step !== 'string' || step === '')
     throw new ConfigurationError('once needs a non-empty step name');
   if (typeof fn !== 'function') throw new ConfigurationError(`once("${step}") needs a function to run`);
-  const key = `${state.key}:${step}`;
+  const key = `${state.key}:${keyPart(step)}`;
   if (Buffer.byteLength(key) > MAX_KEY_LENGTH) {
     throw new InvalidIdempotencyKeyError(
       state.key,

@@ -243,6 +243,32 @@ describe('idempotencyPlugin: keys and payloads', () => {
     expect(runs).toBe(2);
   });
 
+  it('escapes the separator, so no job, key and step can meet another’s record', async () => {
+    const { store, worker } = setup({ key: (p) => (p as { orderId: string }).orderId });
+    const charge = defineJob<{ orderId: string; step?: string }>({ name: 'charge' });
+    const chargeA = defineJob<{ orderId: string; step?: string }>({ name: 'charge:a' });
+    const keys: string[] = [];
+    const steps: string[] = [];
+    const handler = async ({ step }: { step?: string }, ctx: { idempotency: { key?: string } }) => {
+      keys.push(ctx.idempotency.key as string);
+      if (step) steps.push(await once(ctx as never, step, (key) => key));
+    };
+    worker.handle(charge, handler).handle(chargeA, handler);
+    const run = (job: AnyJob, orderId: string, step?: string) =>
+      worker.run(deliveryOf(job, step ? { orderId, step } : { orderId }));
+    // Unescaped, all three would be stored under "charge:a:b" and the last two answered as duplicates.
+    await run(charge, 'a', 'b');
+    const first = await run(charge, 'a:b');
+    const second = await run(chargeA, 'b');
+    await run(charge, 'back\\slash');
+    expect([first.outcome, second.outcome]).toMatchObject([{ type: 'ack' }, { type: 'ack' }]);
+    expect(first.outcome).not.toHaveProperty('duplicate');
+    expect(second.outcome).not.toHaveProperty('duplicate');
+    expect(keys).toEqual(['charge:a', 'charge:a\\:b', 'charge\\:a:b', 'charge:back\\\\slash']);
+    expect(steps).toEqual(['charge:a:b']);
+    expect(store.size).toBe(5);
+  });
+
   it('runs without idempotency when the key function returns false', async () => {
     const { store, worker } = setup({ key: (p) => ((p as { cents: number }).cents > 0 ? 'k' : false) });
     const seen: unknown[] = [];

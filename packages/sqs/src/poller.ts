@@ -317,7 +317,8 @@ export function createPoller(options: PollerOptions): Poller {
         .extendVisibility(queue.name, messages, seconds)
         .then((failures) => {
           // A message deleted while its heartbeat was on the way is done, not failing.
-          for (const failure of failures) if (tracked.has(failure.message)) report(failure.error, queue.name);
+          for (const failure of failures)
+            if (tracked.has(failure.message as SqsReceivedMessage)) report(failure.error, queue.name);
         })
         .catch((error) => report(error, queue.name))
         .finally(() => {
