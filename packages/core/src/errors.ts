@@ -151,6 +151,25 @@ export class TransientJobError extends GlassworkError {
 }
 brand(TransientJobError, 'TransientJobError');
 
+/** Why an adapter stopped a running job. */
+export type InterruptionCause = 'deadline' | 'shutdown';
+
+/**
+ * The reason a handler's `ctx.signal` carries when the adapter stops it: the Lambda invocation is about to
+ * time out (`deadline`), or the poller is stopping and its grace period ran out (`shutdown`). Not the job's
+ * fault: the attempt is retried after `retryAfter` (1 s) rather than after the job's backoff. A handler
+ * that sees it can tell an interruption from its own timeout (a `JobTimeoutError`).
+ */
+export class JobInterruptedError extends TransientJobError {
+  override readonly code: string = 'INTERRUPTED';
+  readonly interruption: InterruptionCause;
+  constructor(interruption: InterruptionCause, message: string, options?: GlassworkErrorOptions) {
+    super(message, { ...options, retryAfter: 1000 });
+    this.interruption = interruption;
+  }
+}
+brand(JobInterruptedError, 'JobInterruptedError');
+
 /** Throw from a handler when retrying cannot help: the job is dead-lettered at once. */
 export class PermanentJobError extends GlassworkError {
   override readonly code: string = 'PERMANENT';

@@ -15,6 +15,7 @@ export type { DecodeResult, EnvelopeFields } from './envelope.ts';
 export { decodeEnvelope, encodeEnvelope, JOB_NAME_ATTRIBUTE, messageBytes, utf8Bytes } from './envelope.ts';
 export type {
   GlassworkErrorOptions,
+  InterruptionCause,
   SchemaIssue,
   SerializedError,
   TransientJobErrorOptions,
@@ -29,6 +30,7 @@ export {
   isGlassworkError,
   isPermanentJobError,
   isTransientJobError,
+  JobInterruptedError,
   JobTimeoutError,
   MalformedMessageError,
   PayloadTooLargeError,

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   GlassworkError,
   isPermanentJobError,
+  isTransientJobError,
+  JobInterruptedError,
   PermanentJobError,
   RetryExhaustedError,
   serializeError,
@@ -20,6 +22,19 @@ describe('errors', () => {
     expect(foreign).toBeInstanceOf(GlassworkError);
     expect(new PermanentJobError('x')).toBeInstanceOf(copy.PermanentJobError);
     expect(new TransientJobError('x')).not.toBeInstanceOf(copy.PermanentJobError);
+  });
+
+  it('makes an interruption a transient error retried after 1 s, recognised across copies', async () => {
+    // @ts-expect-error: TypeScript does not resolve the query string; Vite does.
+    const copy = (await import('../src/errors.ts?interrupted')) as typeof import('../src/errors.ts');
+    const foreign = new copy.JobInterruptedError('shutdown', 'stopping');
+    expect(foreign).toBeInstanceOf(JobInterruptedError);
+    expect(isTransientJobError(foreign)).toBe(true);
+    expect(foreign).toMatchObject({ code: 'INTERRUPTED', interruption: 'shutdown', retryAfter: 1000 });
+    expect(new TransientJobError('x')).not.toBeInstanceOf(JobInterruptedError);
+    expect(serializeError(new JobInterruptedError('deadline', 'late'))).toMatchObject({
+      code: 'INTERRUPTED',
+    });
   });
 
   it('keeps ordinary instanceof semantics for user subclasses', () => {

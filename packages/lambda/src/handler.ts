@@ -3,6 +3,7 @@ import {
   applyOutcome,
   ConfigurationError,
   GlassworkError,
+  JobInterruptedError,
   parseDuration,
   processBatch,
 } from '@glasswork/core';
@@ -117,7 +118,7 @@ export function createSqsHandler(
     const timers: NodeJS.Timeout[] = [];
     const at = (time: number, fn: () => void) => timers.push(setTimeout(fn, Math.max(0, time - Date.now())));
     at(deadline - deadlineMargin, () =>
-      abort.abort(new GlassworkError('the Lambda invocation is about to time out')),
+      abort.abort(new JobInterruptedError('deadline', 'the Lambda invocation is about to time out')),
     );
     const hardStop = new Promise<'deadline'>((resolve) =>
       at(deadline - hardMargin, () => {

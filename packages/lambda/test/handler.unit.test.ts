@@ -1,5 +1,12 @@
-import type { DeadLetterInfo, ReceivedMessage } from '@glasswork/core';
-import { createWorker, defineJob, definePlugin, encodeEnvelope, PermanentJobError } from '@glasswork/core';
+import type { DeadLetterInfo, Plugin, ReceivedMessage } from '@glasswork/core';
+import {
+  createWorker,
+  defineJob,
+  definePlugin,
+  encodeEnvelope,
+  JobInterruptedError,
+  PermanentJobError,
+} from '@glasswork/core';
 import type { SqsDriver } from '@glasswork/sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
@@ -95,9 +102,9 @@ function fakeDriver(
   return { driver, calls, deadLetters };
 }
 
-function workerFor(retry: object = { backoff: '30s' }) {
+function workerFor(retry: object = { backoff: '30s' }, plugins: Plugin[] = []) {
   const ran: number[] = [];
-  const worker = createWorker().handle(
+  const worker = createWorker({ plugins }).handle(
     step,
     async ({ n, fail, ms }) => {
       ran.push(n);
@@ -226,7 +233,13 @@ describe('createSqsHandler: outcomes to the batch response', () => {
     const slow = record({ n: 3, fail: 'transient' });
     // SQS stops answering for one record: the handler still returns before Lambda's timeout.
     const { driver, calls } = fakeDriver({ hangRelease: slow.messageId });
-    const { worker, ran } = workerFor();
+    const retried: unknown[] = [];
+    const { worker, ran } = workerFor(undefined, [
+      definePlugin({
+        name: 'retries',
+        setup: (hooks) => hooks.on('retry', (e) => void retried.push(e.outcome.error)),
+      }),
+    ]);
     const handler = createSqsHandler(worker, {
       driver,
       concurrency: 2,
@@ -240,9 +253,12 @@ describe('createSqsHandler: outcomes to the batch response', () => {
     expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
       [slow.messageId, stuck.messageId, waiting.messageId].sort(),
     );
-    // The stuck handler was aborted at deadline - margin and its retry applied; the record behind it had
-    // too little time left to start and was released at once.
-    expect(calls).toContain(`visibility ${stuck.messageId} 30`);
+    // The stuck handler was aborted at deadline - margin and its retry applied after 1 s, not its 30 s
+    // backoff (the interruption was not its fault); the record behind it had too little time left to start
+    // and was released at once.
+    expect(calls).toContain(`visibility ${stuck.messageId} 1`);
+    expect(retried).toContainEqual(expect.any(JobInterruptedError));
+    expect(retried.find((e) => e instanceof JobInterruptedError)).toMatchObject({ interruption: 'deadline' });
     expect(calls).toContain(`visibility ${waiting.messageId} 0`);
   });
 

@@ -3,10 +3,10 @@ import type { Duration, OutcomeType, RunOptions, Worker } from '@glasswork/core'
 import {
   applyOutcome,
   ConfigurationError,
+  JobInterruptedError,
   MAX_VISIBILITY_SECONDS,
   parseDuration,
   processBatch,
-  TransientJobError,
   visibilitySeconds,
 } from '@glasswork/core';
 import { backoff, sleep } from './api.ts';
@@ -392,9 +392,7 @@ export function createPoller(options: PollerOptions): Poller {
         clearTimeout(timer);
         if (graceRanOut) {
           jobsAbort.abort(
-            new TransientJobError('the poller is stopping and the grace period ran out', {
-              retryAfter: '1s',
-            }),
+            new JobInterruptedError('shutdown', 'the poller is stopping and the grace period ran out'),
           );
         }
         await until(() => unapplied === 0);

@@ -5,6 +5,7 @@ import {
   createClient,
   createWorker,
   defineJob,
+  JobInterruptedError,
   MAX_VISIBILITY_SECONDS,
   PermanentJobError,
 } from '@glasswork/core';
@@ -389,7 +390,9 @@ describe('stopping', () => {
     await eventually(() => rec.of('start').length === 1);
     // Without the abort the handler never settles, and stop() would wait past the test's timeout.
     await poller.stop();
-    expect(rec.of('retry')[0]?.detail.error.message).toContain('grace period');
+    const error = rec.of('retry')[0]?.detail.error;
+    expect(error).toBeInstanceOf(JobInterruptedError);
+    expect(error).toMatchObject({ interruption: 'shutdown', message: expect.stringContaining('grace period') });
     const inflight = sqs.server.inspectQueue(queue.name)?.messages.inflight ?? [];
     expect(inflight).toHaveLength(1);
     expect(inflight[0]!.visibilityDeadline - Date.now()).toBeLessThanOrEqual(1000);
