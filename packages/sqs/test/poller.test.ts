@@ -392,7 +392,10 @@ describe('stopping', () => {
     await poller.stop();
     const error = rec.of('retry')[0]?.detail.error;
     expect(error).toBeInstanceOf(JobInterruptedError);
-    expect(error).toMatchObject({ interruption: 'shutdown', message: expect.stringContaining('grace period') });
+    expect(error).toMatchObject({
+      interruption: 'shutdown',
+      message: expect.stringContaining('grace period'),
+    });
     const inflight = sqs.server.inspectQueue(queue.name)?.messages.inflight ?? [];
     expect(inflight).toHaveLength(1);
     expect(inflight[0]!.visibilityDeadline - Date.now()).toBeLessThanOrEqual(1000);
