@@ -15,17 +15,33 @@ export interface Runtime {
   report(error: unknown, operation: IdempotencyErrorInfo['operation'], key: string): void;
 }
 
-// Kept beside the state, not in it: `ctx.state` stays plain data that a logging plugin can serialise.
-const runtimes = new WeakMap<IdempotencyState, Runtime>();
+/** The facts of a delivery a runtime reads: the handler's context, or anything shaped like it. */
+export interface RuntimeContext {
+  readonly now?: () => number;
+  readonly jobId?: string;
+  readonly jobName?: string;
+}
 
-export function attachRuntime(state: IdempotencyState, runtime: Runtime): void {
-  runtimes.set(state, runtime);
+/** One per plugin: makes the runtime of a delivery from its context. */
+export interface RuntimeSource {
+  runtimeFor(ctx: RuntimeContext): Runtime;
+}
+
+// Kept beside the state, not in it: `ctx.state` stays plain data that a logging plugin can serialise. The
+// value is the plugin's one source, never a runtime made per delivery: one whose closures reach the
+// delivery's context kept every context past the young generation, as the getters of `ctx.idempotency`
+// once did (see plugin.ts).
+const sources = new WeakMap<IdempotencyState, RuntimeSource>();
+
+export function attachRuntime(state: IdempotencyState, source: RuntimeSource): void {
+  sources.set(state, source);
 }
 
 export function stateOf(ctx: { readonly state: Record<string, unknown> }): IdempotencyState | undefined {
   return ctx.state?.[PLUGIN_NAME] as IdempotencyState | undefined;
 }
 
-export function runtimeOf(state: IdempotencyState): Runtime | undefined {
-  return runtimes.get(state);
+/** The runtime of the delivery whose state this is, read with the context `once` was given. */
+export function runtimeOf(state: IdempotencyState, ctx: RuntimeContext): Runtime | undefined {
+  return sources.get(state)?.runtimeFor(ctx);
 }
