@@ -11,7 +11,7 @@ import { hashPayload } from './json.ts';
 import { keyResolver } from './keys.ts';
 import { once, resultOf } from './once.ts';
 import type { Runtime, RuntimeContext, RuntimeSource } from './runtime.ts';
-import { attachRuntime, MIN_LOCK_MS, PLUGIN_NAME, stateOf } from './runtime.ts';
+import { MIN_LOCK_MS, PLUGIN_NAME, SOURCE, stateOf } from './runtime.ts';
 
 const DEFAULT_LOCK_MS = 5 * 60_000;
 /** Beyond a job's timeout: its handler has been aborted by then, and the outcome applied. */
@@ -132,9 +132,9 @@ export function idempotencyPlugin(
       key,
       status: 'claimed',
       lease: { key, token: claim.token, lockExpiresAt, recordExpiresAt: at + expiresAfterMs },
-    };
+      [SOURCE]: source,
+    } as IdempotencyState;
     ctx.state[PLUGIN_NAME] = state;
-    attachRuntime(state, source);
     let result: ExecuteResult;
     try {
       result = await next();

@@ -310,6 +310,18 @@ describe('idempotencyPlugin: keys and payloads', () => {
   it('hashes the payload as sent, whatever its key order; hashPayload: false stores no hash', async () => {
     expect(hashPayload({ a: 1, b: [{ d: 2, c: 3 }] })).toBe(hashPayload({ b: [{ c: 3, d: 2 }], a: 1 }));
     expect(hashPayload({ a: 1 })).not.toBe(hashPayload({ a: 2 }));
+    // Pinned: stores keep these hashes, so the canonical form must never change under them.
+    expect(
+      hashPayload({
+        orderId: 'o-1',
+        cents: 500,
+        items: [
+          { sku: 'b', qty: 2 },
+          { qty: 1, sku: 'a' },
+        ],
+      }),
+    ).toBe('267bddec4f8a4a9e3563ba408da60d3b6e959719daf90ae585c979c8ee7cd9be');
+    expect(hashPayload({ a: undefined, b: [undefined, null] })).toBe(hashPayload({ b: [null, null] }));
     const { store, worker } = setup({ hashPayload: false, jobs: [jobKey(order, (p) => p.orderId)] });
     worker.handle(order, () => {});
     await worker.run(deliveryOf(order, { orderId: 'o-1', cents: 5 }));
