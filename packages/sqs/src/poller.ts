@@ -83,6 +83,8 @@ interface Tracked {
   readonly queue: QueueContext;
   lastBeat: number;
   beat: Promise<void> | undefined;
+  /** Its outcome is being applied: a heartbeat may race the delete, and its failure means nothing. */
+  applying: boolean;
 }
 
 /** Before a job starts without heartbeats, at least this much visibility must be left beyond its timeout. */
@@ -224,7 +226,12 @@ export function createPoller(options: PollerOptions): Poller {
             ? message.deadline
             : (message.receivedAt ?? Date.now()) + (MAX_VISIBILITY_SECONDS - 5) * 1000,
       };
-      tracked.set(delivery, { queue, lastBeat: message.receivedAt ?? Date.now(), beat: undefined });
+      tracked.set(delivery, {
+        queue,
+        lastBeat: message.receivedAt ?? Date.now(),
+        beat: undefined,
+        applying: false,
+      });
       return delivery;
     });
     processBatch(worker, deliveries, {
@@ -236,6 +243,8 @@ export function createPoller(options: PollerOptions): Poller {
         // Heartbeats go on while the outcome is applied, so a slow delete or dead-letter send cannot let
         // the message come back and run again; they stop before any change of visibility, and a heartbeat
         // already on its way lands first, or it would undo a retry delay.
+        const entry = tracked.get(delivery);
+        if (entry) entry.applying = true;
         const stopHeartbeat = async () => {
           const entry = tracked.get(delivery);
           tracked.delete(delivery);
@@ -317,8 +326,10 @@ export function createPoller(options: PollerOptions): Poller {
         .extendVisibility(queue.name, messages, seconds)
         .then((failures) => {
           // A message deleted while its heartbeat was on the way is done, not failing.
-          for (const failure of failures)
-            if (tracked.has(failure.message as SqsReceivedMessage)) report(failure.error, queue.name);
+          for (const failure of failures) {
+            const entry = tracked.get(failure.message as SqsReceivedMessage);
+            if (entry && !entry.applying) report(failure.error, queue.name);
+          }
         })
         .catch((error) => report(error, queue.name))
         .finally(() => {

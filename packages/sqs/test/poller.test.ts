@@ -220,16 +220,23 @@ describe('createPoller', () => {
   });
 
   it.each([
-    ['a delete', 'DeleteMessageBatch', 'ack'],
-    ['a dead-letter send', 'SendMessage', 'dead'],
+    ['a delete', 'DeleteMessageBatch', 'ack', 'request'],
+    ['the answer to a delete', 'DeleteMessageBatch', 'ack', 'answer'],
+    ['a dead-letter send', 'SendMessage', 'dead', 'request'],
   ] as const)(
     'keeps the heartbeat going while %s outlasts the visibility timeout, so the job does not run twice',
-    async (_what, slowCommand, outcome) => {
+    async (_what, slowCommand, outcome, slowPart) => {
       const rec = recorder();
-      // The call that applies the outcome takes 2.5 s; messages are invisible for only 1 s at a time.
-      const slowApply = wrapClient(sqs.client, (call, forward) =>
-        call.command === slowCommand ? sleep(2500).then(() => forward()) : undefined,
-      );
+      // The call that applies the outcome takes 2.5 s (before SQS sees it, or after, when the heartbeats
+      // that follow meet a deleted message); messages are invisible for only 1 s at a time.
+      const slowApply = wrapClient(sqs.client, (call, forward) => {
+        if (call.command !== slowCommand) return undefined;
+        if (slowPart === 'request') return sleep(2500).then(() => forward());
+        return forward().then(async (answer) => {
+          await sleep(2500);
+          return answer;
+        });
+      });
       let runs = 0;
       const worker = createWorker({ plugins: [rec.plugin] }).handle(job, () => {
         runs++;
