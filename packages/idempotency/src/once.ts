@@ -8,7 +8,7 @@ import {
 } from './errors.ts';
 import { toJson } from './json.ts';
 import { keyPart } from './keys.ts';
-import type { Runtime, RuntimeContext } from './runtime.ts';
+import type { Runtime } from './runtime.ts';
 import { MIN_LOCK_MS, runtimeOf, stateOf } from './runtime.ts';
 import type { ClaimResult, JsonValue, Lease } from './types.ts';
 
@@ -28,7 +28,7 @@ export async function once<T>(
   fn: (key: string) => T | Promise<T>,
 ): Promise<T> {
   const state = stateOf(ctx);
-  const runtime = state && runtimeOf(state, ctx as RuntimeContext);
+  const runtime = state && runtimeOf(state);
   if (!state?.lease || !runtime) {
     throw new ConfigurationError(
       `once("${step}") runs only inside a handler of a worker with idempotencyPlugin, for a job that has ` +

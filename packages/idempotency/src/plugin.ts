@@ -132,7 +132,8 @@ export function idempotencyPlugin(
       key,
       status: 'claimed',
       lease: { key, token: claim.token, lockExpiresAt, recordExpiresAt: at + expiresAfterMs },
-      [SOURCE]: source,
+      // Plain facts of the delivery, no closure over its context (see runtime.ts).
+      [SOURCE]: { source, now: runtime.now, jobId: ctx.jobId, jobName: ctx.jobName },
     } as IdempotencyState;
     ctx.state[PLUGIN_NAME] = state;
     let result: ExecuteResult;
@@ -233,8 +234,17 @@ class DeliveryIdempotency implements IdempotencyContext {
   get lease(): IdempotencyLease | undefined {
     return stateOf(this.#ctx)?.lease;
   }
-  once<T>(step: string, fn: (key: string) => T | Promise<T>): Promise<T> {
-    return once(this.#ctx, step, fn);
+  /**
+   * A function of its own, so `const { once } = ctx.idempotency` works. Made on each read and not kept:
+   * a closure over the context kept on this object is what drags the context into the old generation.
+   */
+  get once(): IdempotencyContext['once'] {
+    const ctx = this.#ctx;
+    return (step, fn) => once(ctx, step, fn);
+  }
+  /** What a logger that serialises the context sees. */
+  toJSON(): { key: string | undefined; lease: IdempotencyLease | undefined } {
+    return { key: this.key, lease: this.lease };
   }
 }
 

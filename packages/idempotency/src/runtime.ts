@@ -28,16 +28,23 @@ export interface RuntimeSource {
 }
 
 // Kept under a symbol, which JSON, pino and `Object.keys` skip: `ctx.state` stays plain data that a logging
-// plugin can serialise. The value is the plugin's one source, never a runtime made per delivery: one whose
-// closures reach the delivery's context kept every context past the young generation, as the getters of
-// `ctx.idempotency` once did (see plugin.ts). (A WeakMap beside the state cost 2% of a delivery.)
+// plugin can serialise. The slot holds the plugin's one source and the delivery's facts as plain values,
+// never a runtime made per delivery: one whose closures reach the delivery's context kept every context
+// past the young generation, as the getters of `ctx.idempotency` once did (see plugin.ts). (A WeakMap
+// beside the state cost 2% of a delivery.)
 export const SOURCE = Symbol('glasswork.idempotency.source');
+
+/** What a claimed state carries under {@link SOURCE}. */
+export interface RuntimeSlot extends RuntimeContext {
+  readonly source: RuntimeSource;
+}
 
 export function stateOf(ctx: { readonly state: Record<string, unknown> }): IdempotencyState | undefined {
   return ctx.state?.[PLUGIN_NAME] as IdempotencyState | undefined;
 }
 
-/** The runtime of the delivery whose state this is, read with the context `once` was given. */
-export function runtimeOf(state: IdempotencyState, ctx: RuntimeContext): Runtime | undefined {
-  return (state as { [SOURCE]?: RuntimeSource })[SOURCE]?.runtimeFor(ctx);
+/** The runtime of the delivery whose state this is: its own clock and job, whatever context `once` got. */
+export function runtimeOf(state: IdempotencyState): Runtime | undefined {
+  const slot = (state as { [SOURCE]?: RuntimeSlot })[SOURCE];
+  return slot?.source.runtimeFor(slot);
 }

@@ -404,6 +404,29 @@ describe('idempotencyPlugin: when the store fails', () => {
     expect(reported.map(([error]) => (error as Error).name)).toEqual(['IdempotencyLockLostError']);
   });
 
+  it('lets once be destructured or given any context with the state, on the delivery’s own clock', async () => {
+    const store = memoryStore();
+    const worker = createWorker({ plugins: [idempotencyPlugin({ store })] });
+    const virtual = Date.parse('2040-01-01T00:00:00Z');
+    const seen: unknown[] = [];
+    worker.handle(order, async (_p, ctx) => {
+      const { once: step } = ctx.idempotency;
+      seen.push(await step('a', (key) => key));
+      seen.push(await once({ state: ctx.state }, 'b', (key) => key));
+      seen.push(JSON.parse(JSON.stringify({ idempotency: ctx.idempotency })));
+    });
+    const { outcome } = await worker.run(
+      deliveryOf(order, { orderId: 'a', cents: 5 }, { id: 'j9', now: () => virtual }),
+    );
+    expect(outcome.type).toBe('ack');
+    expect(seen.slice(0, 2)).toEqual(['order:j9:a', 'order:j9:b']);
+    expect(seen[2]).toMatchObject({ idempotency: { key: 'order:j9', lease: { key: 'order:j9' } } });
+    // Both steps expire a day after the delivery's (virtual) time, not the wall clock's.
+    for (const key of ['order:j9:a', 'order:j9:b']) {
+      expect(await store.get(key, { now: virtual + 23 * 3_600_000 })).toMatchObject({ status: 'completed' });
+    }
+  });
+
   it('keeps ctx.state.idempotency plain data that a logger can serialise', async () => {
     const { worker } = setup();
     worker.handle(order, () => {});
