@@ -156,15 +156,16 @@ export type InterruptionCause = 'deadline' | 'shutdown';
 
 /**
  * The reason a handler's `ctx.signal` carries when the adapter stops it: the Lambda invocation is about to
- * time out (`deadline`), or the poller is stopping and its grace period ran out (`shutdown`). Not the job's
- * fault: the attempt is retried after `retryAfter` (1 s) rather than after the job's backoff. A handler
- * that sees it can tell an interruption from its own timeout (a `JobTimeoutError`).
+ * time out (`deadline`), or the poller is stopping and its grace period ran out (`shutdown`). A handler
+ * that sees it can tell an interruption from its own timeout (a `JobTimeoutError`). The attempt counts as
+ * failed and is retried after the job's backoff; the poller passes `retryAfter: '1s'` on shutdown, when the
+ * message is only handed back to another worker.
  */
 export class JobInterruptedError extends TransientJobError {
   override readonly code: string = 'INTERRUPTED';
   readonly interruption: InterruptionCause;
-  constructor(interruption: InterruptionCause, message: string, options?: GlassworkErrorOptions) {
-    super(message, { ...options, retryAfter: 1000 });
+  constructor(interruption: InterruptionCause, message: string, options?: TransientJobErrorOptions) {
+    super(message, options);
     this.interruption = interruption;
   }
 }

@@ -24,13 +24,14 @@ describe('errors', () => {
     expect(new TransientJobError('x')).not.toBeInstanceOf(copy.PermanentJobError);
   });
 
-  it('makes an interruption a transient error retried after 1 s, recognised across copies', async () => {
+  it('makes an interruption a transient error, recognised across copies', async () => {
     // @ts-expect-error: TypeScript does not resolve the query string; Vite does.
     const copy = (await import('../src/errors.ts?interrupted')) as typeof import('../src/errors.ts');
-    const foreign = new copy.JobInterruptedError('shutdown', 'stopping');
+    const foreign = new copy.JobInterruptedError('shutdown', 'stopping', { retryAfter: '1s' });
     expect(foreign).toBeInstanceOf(JobInterruptedError);
     expect(isTransientJobError(foreign)).toBe(true);
     expect(foreign).toMatchObject({ code: 'INTERRUPTED', interruption: 'shutdown', retryAfter: 1000 });
+    expect(new JobInterruptedError('deadline', 'late').retryAfter).toBeUndefined();
     expect(new TransientJobError('x')).not.toBeInstanceOf(JobInterruptedError);
     expect(serializeError(new JobInterruptedError('deadline', 'late'))).toMatchObject({
       code: 'INTERRUPTED',

@@ -253,10 +253,10 @@ describe('createSqsHandler: outcomes to the batch response', () => {
     expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
       [slow.messageId, stuck.messageId, waiting.messageId].sort(),
     );
-    // The stuck handler was aborted at deadline - margin and its retry applied after 1 s, not its 30 s
-    // backoff (the interruption was not its fault); the record behind it had too little time left to start
-    // and was released at once.
-    expect(calls).toContain(`visibility ${stuck.messageId} 1`);
+    // The stuck handler was aborted at deadline - margin and its retry applied after its backoff (a
+    // handler that ignores its signal may still be running: it must not come back at once); the record
+    // behind it had too little time left to start and was released at once.
+    expect(calls).toContain(`visibility ${stuck.messageId} 30`);
     expect(retried).toContainEqual(expect.any(JobInterruptedError));
     expect(retried.find((e) => e instanceof JobInterruptedError)).toMatchObject({ interruption: 'deadline' });
     expect(calls).toContain(`visibility ${waiting.messageId} 0`);

@@ -403,7 +403,9 @@ export function createPoller(options: PollerOptions): Poller {
         clearTimeout(timer);
         if (graceRanOut) {
           jobsAbort.abort(
-            new JobInterruptedError('shutdown', 'the poller is stopping and the grace period ran out'),
+            new JobInterruptedError('shutdown', 'the poller is stopping and the grace period ran out', {
+              retryAfter: '1s',
+            }),
           );
         }
         await until(() => unapplied === 0);
