@@ -83,9 +83,20 @@ interface Tracked {
   readonly queue: QueueContext;
   lastBeat: number;
   beat: Promise<void> | undefined;
-  /** Its outcome is being applied: a heartbeat may race the delete, and its failure means nothing. */
+  /**
+   * Its outcome is being applied. A heartbeat may then race the delete: its failures wait in
+   * `lateFailures` until the apply is over, to be reported unless they only say the message is gone.
+   */
   applying: boolean;
+  lateFailures?: Error[];
+  /** No more heartbeats: the visibility is about to be set. */
+  stopped?: boolean;
 }
+
+/** Failures a heartbeat meets when the message was deleted (or moved) meanwhile: expected during a delete. */
+const MESSAGE_GONE = /MessageNotInflight|ReceiptHandleIsInvalid|InvalidReceiptHandle/i;
+const saysGone = (error: Error): boolean =>
+  MESSAGE_GONE.test(String((error as { sqsCode?: unknown }).sqsCode ?? '')) || MESSAGE_GONE.test(error.name);
 
 /** Before a job starts without heartbeats, at least this much visibility must be left beyond its timeout. */
 const START_MARGIN_MS = 1000;
@@ -147,6 +158,7 @@ export function createPoller(options: PollerOptions): Poller {
   setMaxListeners(0, jobsAbort.signal);
   const slots = createSlots(concurrency);
   const tracked = new Map<SqsReceivedMessage, Tracked>();
+  const beating = new Set<Promise<void>>();
   let held = 0;
   // Slots promised to receives in flight, so several receivers never take more than `concurrency`.
   let reserved = 0;
@@ -246,19 +258,28 @@ export function createPoller(options: PollerOptions): Poller {
         const entry = tracked.get(delivery);
         if (entry) entry.applying = true;
         const stopHeartbeat = async () => {
-          const entry = tracked.get(delivery);
-          tracked.delete(delivery);
-          await entry?.beat;
+          if (!entry) return;
+          entry.stopped = true;
+          await entry.beat;
         };
+        let applyFailed = false;
         try {
           const applied = await applyOutcome(driver, queue.name, delivery, result, {
-            onError: (error) => report(error, queue.name),
+            onError: (error) => {
+              applyFailed = true;
+              report(error, queue.name);
+            },
             beforeRelease: stopHeartbeat,
           });
           outcomes[applied.type]++;
           return applied;
         } finally {
           tracked.delete(delivery);
+          // A heartbeat that failed during the apply matters if the apply failed too, or if it failed for
+          // another reason than the message being gone (throttling, the network).
+          for (const error of entry?.lateFailures ?? []) {
+            if (applyFailed || !saysGone(error)) report(error, queue.name);
+          }
           unapplied--;
           notify();
           result.finished.then(() => {
@@ -313,7 +334,7 @@ export function createPoller(options: PollerOptions): Poller {
     const due = new Map<string, { queue: QueueContext; seconds: number; messages: SqsReceivedMessage[] }>();
     for (const [message, entry] of tracked) {
       const every = entry.queue.heartbeatMs;
-      if (every === undefined || entry.beat || now - entry.lastBeat < every) continue;
+      if (every === undefined || entry.beat || entry.stopped || now - entry.lastBeat < every) continue;
       const seconds = visibilitySeconds(entry.queue.visibilityMs, { receivedAt: message.receivedAt, now });
       if (seconds <= 0) continue;
       const key = `${entry.queue.name}\n${seconds}`;
@@ -322,13 +343,16 @@ export function createPoller(options: PollerOptions): Poller {
       due.set(key, group);
     }
     for (const { queue, seconds, messages } of due.values()) {
-      const beat = driver
+      const beat: Promise<void> = driver
         .extendVisibility(queue.name, messages, seconds)
         .then((failures) => {
           // A message deleted while its heartbeat was on the way is done, not failing.
           for (const failure of failures) {
             const entry = tracked.get(failure.message as SqsReceivedMessage);
-            if (entry && !entry.applying) report(failure.error, queue.name);
+            if (!entry) continue; // done: its apply is over
+            if (!entry.applying) report(failure.error, queue.name);
+            else if (entry.lateFailures) entry.lateFailures.push(failure.error);
+            else entry.lateFailures = [failure.error];
           }
         })
         .catch((error) => report(error, queue.name))
@@ -345,6 +369,8 @@ export function createPoller(options: PollerOptions): Poller {
         const entry = tracked.get(message);
         if (entry) entry.beat = beat;
       }
+      beating.add(beat);
+      void beat.then(() => beating.delete(beat));
     }
   }
 
@@ -410,6 +436,16 @@ export function createPoller(options: PollerOptions): Poller {
         }
         await until(() => unapplied === 0);
         if (heartbeatTimer) clearInterval(heartbeatTimer);
+        // Heartbeats still on their way (for messages deleted meanwhile) land before the client closes,
+        // within another grace period: a request that hangs must not keep stop() from finishing.
+        let beatsTimer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(beating),
+          new Promise((resolve) => {
+            beatsTimer = setTimeout(resolve, graceMs);
+          }),
+        ]);
+        clearTimeout(beatsTimer);
       }
       if (ownDriver) await driver.close();
       state = 'stopped';

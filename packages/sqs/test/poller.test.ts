@@ -260,6 +260,67 @@ describe('createPoller', () => {
     },
   );
 
+  it('waits on stop for heartbeats still on their way before it closes its client', async () => {
+    let beatsLanded = 0;
+    const client = wrapClient(sqs.client, (call, forward) =>
+      call.command === 'ChangeMessageVisibilityBatch'
+        ? sleep(3000)
+            .then(() => forward())
+            .finally(() => void beatsLanded++)
+        : undefined,
+    );
+    const worker = createWorker().handle(job, () => sleep(500));
+    const { client: producer, poller } = poll(worker, {
+      client,
+      visibilityTimeout: '3s',
+      heartbeat: '300ms',
+    });
+    await producer.enqueue(job, { n: 1 });
+    await poller.start();
+    await eventually(() => poller.stats.outcomes.ack === 1, 6000);
+    expect(client.count('ChangeMessageVisibilityBatch')).toBeGreaterThanOrEqual(1);
+    await poller.stop();
+    expect(beatsLanded).toBe(client.count('ChangeMessageVisibilityBatch'));
+  });
+
+  it('reports a heartbeat that fails during a slow delete for another reason than the message being gone', async () => {
+    const rec = recorder();
+    let applying = false;
+    const client = wrapClient(sqs.client, (call, forward) => {
+      if (call.command === 'DeleteMessageBatch') {
+        applying = true;
+        return sleep(1500).then(() => forward());
+      }
+      // While the delete waits, SQS refuses every heartbeat entry with an internal error.
+      if (call.command === 'ChangeMessageVisibilityBatch' && applying) {
+        const entries = (call.input as { Entries: { Id: string }[] }).Entries;
+        return Promise.resolve({
+          Successful: [],
+          Failed: entries.map((e) => ({
+            Id: e.Id,
+            Code: 'InternalError',
+            SenderFault: false,
+            Message: 'try again',
+          })),
+          $metadata: {},
+        });
+      }
+      return undefined;
+    });
+    const worker = createWorker({ plugins: [rec.plugin] }).handle(job, () => {});
+    const { client: producer, poller } = poll(worker, {
+      client,
+      visibilityTimeout: '3s',
+      heartbeat: '300ms',
+    });
+    await producer.enqueue(job, { n: 1 });
+    await poller.start();
+    await eventually(() => poller.stats.outcomes.ack === 1, 6000);
+    const errors = rec.of('receiveError').map((r) => r.detail);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(errors.every((e) => e.sqsCode === 'InternalError')).toBe(true);
+  });
+
   it('passes the delivery facts the worker’s rules read', async () => {
     const rec = recorder();
     const worker = createWorker({ plugins: [rec.plugin] }).handle(job, () => {});
