@@ -31,12 +31,32 @@ function giveUp(dead: boolean, reason: string, error: unknown): Outcome {
   return dead ? { type: 'dead', reason, error } : { type: 'discard', reason, error };
 }
 
+/**
+ * A job that failed for good: dead (or discarded), unless `blockGroup` holds its FIFO group, where it is
+ * retried after the backoff until the last receive.
+ */
+function failedForGood(ctx: DeliveryContext, policy: RetryPolicy, reason: string, error: unknown): Outcome {
+  const group = ctx.delivery.groupId;
+  if (!policy.blockGroup || group === undefined) return giveUp(policy.dead, reason, error);
+  if (isLastReceive(ctx.delivery)) {
+    return giveUp(policy.dead, lastReceiveReason(ctx.delivery, `${reason}; held group "${group}"`), error);
+  }
+  return {
+    type: 'retry',
+    delayMs: retryDelay(policy, ctx.attempt, error),
+    error,
+    blocksGroup: `${reason}; holding group "${group}" (retry.blockGroup)`,
+  };
+}
+
 /** A handler failure: permanent, exhausted, on the last receive, or retried after the backoff. */
 export function failureOutcome(ctx: DeliveryContext, policy: RetryPolicy, error: unknown): Outcome {
-  if (isPermanentJobError(error)) return giveUp(policy.dead, `permanent failure: ${messageOf(error)}`, error);
+  if (isPermanentJobError(error))
+    return failedForGood(ctx, policy, `permanent failure: ${messageOf(error)}`, error);
   if (ctx.attempt >= policy.maxAttempts) {
-    return giveUp(
-      policy.dead,
+    return failedForGood(
+      ctx,
+      policy,
       `retries exhausted after ${ctx.attempt} attempt${ctx.attempt === 1 ? '' : 's'}: ${messageOf(error)}`,
       new RetryExhaustedError(ctx.jobName ?? 'unknown', ctx.attempt, { cause: error }),
     );

@@ -10,6 +10,8 @@ export const MIN_RETRY_DELAY_MS = 1000;
 export interface RetryPolicy {
   readonly maxAttempts: number;
   readonly dead: boolean;
+  /** On FIFO queues, a job that failed for good keeps retrying (holding its group) until the last receive. */
+  readonly blockGroup: boolean;
   /** Delay before the attempt after `attempt` (1-based), never below `MIN_RETRY_DELAY_MS`. */
   delay(attempt: number, error: unknown): number;
 }
@@ -54,6 +56,13 @@ export const DEFAULT_RETRY: RetryPolicy = resolveRetry(undefined);
 /** Resolves a retry option; fields it leaves out come from `base` (the worker's policy). */
 export function resolveRetry(option: RetryOption | undefined, base?: RetryPolicy): RetryPolicy {
   if (option === false) option = { maxAttempts: 1 };
+  if (
+    typeof option === 'object' &&
+    option.blockGroup !== undefined &&
+    typeof option.blockGroup !== 'boolean'
+  ) {
+    throw new ConfigurationError(`retry.blockGroup must be true or false, got ${String(option.blockGroup)}`);
+  }
   if (typeof option === 'number') option = { maxAttempts: option };
   const maxAttempts = option?.maxAttempts ?? base?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
@@ -64,6 +73,7 @@ export function resolveRetry(option: RetryOption | undefined, base?: RetryPolicy
   return {
     maxAttempts,
     dead: option?.dead ?? base?.dead ?? true,
+    blockGroup: option?.blockGroup ?? base?.blockGroup ?? false,
     delay(attempt, error) {
       const ms = compute ? compute(attempt, error) : fallback(attempt, error);
       return Math.max(MIN_RETRY_DELAY_MS, Number.isFinite(ms) ? ms : MIN_RETRY_DELAY_MS);

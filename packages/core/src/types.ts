@@ -320,6 +320,8 @@ export type Outcome =
       readonly delayMs: number;
       readonly error: unknown;
       readonly handedOff?: boolean;
+      /** Set when the job failed for good but `retry.blockGroup` holds its FIFO group: why it would be dead. */
+      readonly blocksGroup?: string;
     }
   /** Not its turn (a lock, a deadline, a FIFO predecessor): visible again after `delayMs`, not a failure. */
   | { readonly type: 'defer'; readonly delayMs: number; readonly reason: string }
@@ -536,6 +538,14 @@ export type RetryOption =
       readonly backoff?: Backoff;
       /** `false`: delete a job that failed for good instead of dead-lettering it. @default true */
       readonly dead?: boolean;
+      /**
+       * FIFO queues only: a message that failed for good (a `PermanentJobError`, or out of attempts) is not
+       * dead-lettered but retried after the backoff, so the rest of its group keeps waiting behind it in
+       * order, until the last receive the queue's redrive policy allows (then it is dead-lettered with its
+       * reason, and the group moves on). For groups whose order matters more than their progress: it buys
+       * time to fix the cause, bounded by `maxReceiveCount` × the backoff. @default false
+       */
+      readonly blockGroup?: boolean;
     };
 
 /** Options of `worker.handle`. */

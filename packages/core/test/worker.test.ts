@@ -265,6 +265,26 @@ describe('worker outcomes', () => {
     expect(ran).toBe(1);
   });
 
+  it('blockGroup holds a FIFO group with retries; a standard queue still dead-letters at once', async () => {
+    const { worker } = setup(
+      () => {
+        throw new PermanentJobError('rejected');
+      },
+      { retry: { maxAttempts: 2, backoff: '10s', blockGroup: true } },
+    );
+    const fifo = await worker.run(
+      deliveryOf(sendEmail, { userId: 'u' }, { receiveCount: 4, groupId: 'g', maxReceiveCount: 10 }),
+    );
+    expect(fifo.outcome).toMatchObject({
+      type: 'retry',
+      delayMs: 10_000,
+      blocksGroup: 'permanent failure: rejected; holding group "g" (retry.blockGroup)',
+    });
+    const standard = await worker.run(deliveryOf(sendEmail, { userId: 'u' }, { maxReceiveCount: 10 }));
+    expect(standard.outcome).toMatchObject({ type: 'dead', reason: 'permanent failure: rejected' });
+    expect(() => createWorker({ retry: { blockGroup: 'yes' as never } })).toThrow(/retry.blockGroup must be/);
+  });
+
   it('dead-letters a failure on the last receive the redrive policy allows, with the reason', async () => {
     const { run, events } = setup(
       () => {

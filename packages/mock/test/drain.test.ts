@@ -391,6 +391,70 @@ describe('drain: delays, clock and FIFO', () => {
     expect(rec.events.filter((e) => e === 'retry')).toHaveLength(1);
   });
 
+  it.each([
+    [false, ['a1', 'a2', 'a3'], ['a1']],
+    [true, ['a1', 'a1', 'a1', 'a1', 'a1', 'a2', 'a3'], []],
+  ])(
+    'with blockGroup %s, a head that fails for good is dead-lettered, or holds its group until it is fixed',
+    async (blockGroup, order, dead) => {
+      const driver = mockDriver({ maxReceiveCount: 20 });
+      const client = createClient({ driver });
+      const entry = defineJob<{ account: string; seq: number }>({
+        name: 'entry',
+        queue: 'ledger.fifo',
+        group: (p) => p.account,
+      });
+      const ran: string[] = [];
+      const retries: { blocksGroup?: string }[] = [];
+      const plugin = definePlugin({
+        name: 'retries',
+        setup: (hooks) => hooks.on('retry', ({ outcome }) => void retries.push(outcome)),
+      });
+      // a1 is refused for good (a bug) on its first four runs; a fix is deployed before the fifth.
+      const worker = createWorker({ plugins: [plugin] }).handle(
+        entry,
+        ({ account, seq }) => {
+          ran.push(`${account}${seq}`);
+          if (seq === 1 && ran.length <= 4) throw new PermanentJobError('ledger rejects the entry');
+        },
+        { retry: { maxAttempts: 2, backoff: '1m', blockGroup } },
+      );
+      await client.enqueueMany([1, 2, 3].map((seq) => ({ job: entry, payload: { account: 'a', seq } })));
+      await driver.drain(worker);
+      // Without blockGroup, a1 is dead-lettered at once and a2, a3 run out of order (a1 is in the DLQ).
+      expect(ran).toEqual(order);
+      expect(driver.deadLetters.map((d) => `a${JSON.parse(d.body).payload.seq}`)).toEqual(dead);
+      if (blockGroup) {
+        expect(retries).toHaveLength(4);
+        expect(retries[0]?.blocksGroup).toMatch(
+          /^permanent failure: ledger rejects the entry; holding group "a"/,
+        );
+      }
+    },
+  );
+
+  it('dead-letters a blocking head on the last receive the queue allows, and the group moves on', async () => {
+    const driver = mockDriver({ maxReceiveCount: 3 });
+    const client = createClient({ driver });
+    const entry = defineJob<{ seq: number }>({ name: 'entry', queue: 'ledger.fifo', group: 'a' });
+    const ran: number[] = [];
+    const worker = createWorker().handle(
+      entry,
+      ({ seq }) => {
+        ran.push(seq);
+        if (seq === 1) throw new PermanentJobError('never');
+      },
+      { retry: { backoff: '1m', blockGroup: true } },
+    );
+    await client.enqueueMany([1, 2].map((seq) => ({ job: entry, payload: { seq } })));
+    await driver.drain(worker);
+    expect(ran).toEqual([1, 1, 1, 2]);
+    expect(driver.deadLetters).toHaveLength(1);
+    expect(driver.deadLetters[0]?.reason).toMatch(
+      /^permanent failure: never; held group "a", on receive 3 of the 3/,
+    );
+  });
+
   it('does not send the rest of a FIFO group in a call after one of its messages failed', async () => {
     const driver = mockDriver({
       failSend: (m) => ((m.payload as { n: number }).n === 1 ? new Error('throttled') : undefined),

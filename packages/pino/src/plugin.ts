@@ -162,7 +162,14 @@ export function pinoPlugin(options: PinoPluginOptions): Plugin<PinoContext> {
       hooks.on('retry', ({ ctx, outcome, durationMs }) =>
         line(ctx, (l) =>
           l.warn(
-            { err: outcome.error, delayMs: outcome.delayMs, durationMs: ms(durationMs) },
+            outcome.blocksGroup === undefined
+              ? { err: outcome.error, delayMs: outcome.delayMs, durationMs: ms(durationMs) }
+              : {
+                  err: outcome.error,
+                  delayMs: outcome.delayMs,
+                  durationMs: ms(durationMs),
+                  blocksGroup: outcome.blocksGroup,
+                },
             `job failed, retrying in ${Math.ceil(outcome.delayMs / 1000)}s`,
           ),
         ),

@@ -89,6 +89,26 @@ describe('pinoPlugin: one line per event', () => {
     expect(lines().find((l) => l.msg === 'job succeeded')?.attempt).toBe(2);
   });
 
+  it('says on a retry when a job that failed for good holds its FIFO group', async () => {
+    const { client, driver, plugin, lines } = setup();
+    const entry = defineJob<{ seq: number }>({ name: 'entry', queue: 'ledger.fifo', group: 'acct-1' });
+    await client.enqueue(entry, { seq: 1 });
+    let calls = 0;
+    const worker = createWorker({ plugins: [plugin] }).handle(
+      entry,
+      () => {
+        if (++calls === 1) throw new PermanentJobError('ledger closed');
+      },
+      { retry: { backoff: '1m', blockGroup: true } },
+    );
+    await driver.drain(worker);
+    expect(lines().find((l) => l.level === LEVEL.warn)).toMatchObject({
+      msg: 'job failed, retrying in 60s',
+      blocksGroup: 'permanent failure: ledger closed; holding group "acct-1" (retry.blockGroup)',
+    });
+    expect(lines().find((l) => l.msg === 'job succeeded')?.attempt).toBe(2);
+  });
+
   it('logs a dead-lettered job at error with the reason and the whole cause chain', async () => {
     const { client, driver, plugin, lines } = setup();
     await client.enqueue(signup, { email: 'a@example.com' });
