@@ -147,12 +147,11 @@ export function pinoPlugin(options: PinoPluginOptions): Plugin<PinoContext> {
         stateOf(ctx);
         return next();
       });
-      hooks.on('start', ({ ctx }) =>
-        line(ctx, (l) => {
-          if (l.isLevelEnabled('debug'))
-            l.debug(payloadOf(ctx.jobName, ctx.envelope?.payload), 'job started');
-        }),
-      );
+      hooks.on('start', ({ ctx }) => {
+        // Checked before entering the delivery's trace context: at info, most deployments, this line is off.
+        if (!stateOf(ctx).log.isLevelEnabled('debug')) return;
+        line(ctx, (l) => l.debug(payloadOf(ctx.jobName, ctx.envelope?.payload), 'job started'));
+      });
       hooks.on('success', ({ ctx, durationMs }) =>
         line(ctx, (l) => l.info({ durationMs: ms(durationMs) }, 'job succeeded')),
       );
