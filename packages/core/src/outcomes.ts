@@ -33,17 +33,33 @@ function giveUp(dead: boolean, reason: string, error: unknown): Outcome {
 
 /**
  * A job that failed for good: dead (or discarded), unless `blockGroup` holds its FIFO group, where it is
- * retried after the backoff until the last receive.
+ * retried after the backoff until the last receive. `cause` is what the handler threw (its `retryAfter`
+ * and a backoff function see it); `error` is what the outcome reports.
  */
-function failedForGood(ctx: DeliveryContext, policy: RetryPolicy, reason: string, error: unknown): Outcome {
+function failedForGood(
+  ctx: DeliveryContext,
+  policy: RetryPolicy,
+  reason: string,
+  error: unknown,
+  cause: unknown = error,
+): Outcome {
   const group = ctx.delivery.groupId;
   if (!policy.blockGroup || group === undefined) return giveUp(policy.dead, reason, error);
+  // Without the queue's maxReceiveCount nothing would end the hold but the retention period, which
+  // deletes the message silently: dead-letter as usual, and say why.
+  if (ctx.delivery.maxReceiveCount === undefined) {
+    return giveUp(
+      policy.dead,
+      `${reason} (retry.blockGroup needs a redrive policy's maxReceiveCount to end the hold; the queue has none)`,
+      error,
+    );
+  }
   if (isLastReceive(ctx.delivery)) {
     return giveUp(policy.dead, lastReceiveReason(ctx.delivery, `${reason}; held group "${group}"`), error);
   }
   return {
     type: 'retry',
-    delayMs: retryDelay(policy, ctx.attempt, error),
+    delayMs: retryDelay(policy, ctx.attempt, cause),
     error,
     blocksGroup: `${reason}; holding group "${group}" (retry.blockGroup)`,
   };
@@ -59,6 +75,7 @@ export function failureOutcome(ctx: DeliveryContext, policy: RetryPolicy, error:
       policy,
       `retries exhausted after ${ctx.attempt} attempt${ctx.attempt === 1 ? '' : 's'}: ${messageOf(error)}`,
       new RetryExhaustedError(ctx.jobName ?? 'unknown', ctx.attempt, { cause: error }),
+      error,
     );
   }
   if (isLastReceive(ctx.delivery))

@@ -55,7 +55,8 @@ export const DEFAULT_RETRY: RetryPolicy = resolveRetry(undefined);
 
 /** Resolves a retry option; fields it leaves out come from `base` (the worker's policy). */
 export function resolveRetry(option: RetryOption | undefined, base?: RetryPolicy): RetryPolicy {
-  if (option === false) option = { maxAttempts: 1 };
+  // `false` is one attempt, then dead: it holds no FIFO group, whatever the worker's default.
+  if (option === false) option = { maxAttempts: 1, blockGroup: false };
   if (
     typeof option === 'object' &&
     option.blockGroup !== undefined &&

@@ -542,8 +542,10 @@ export type RetryOption =
        * FIFO queues only: a message that failed for good (a `PermanentJobError`, or out of attempts) is not
        * dead-lettered but retried after the backoff, so the rest of its group keeps waiting behind it in
        * order, until the last receive the queue's redrive policy allows (then it is dead-lettered with its
-       * reason, and the group moves on). For groups whose order matters more than their progress: it buys
-       * time to fix the cause, bounded by `maxReceiveCount` × the backoff. @default false
+       * reason, and the group moves on). The messages behind it use up their receives in step with it, so
+       * give the queue a `maxReceiveCount` well above the hold you want. Without a redrive policy the option
+       * does not hold (nothing but the retention period would end the hold). `retry: false` never holds.
+       * @default false
        */
       readonly blockGroup?: boolean;
     };

@@ -285,6 +285,50 @@ describe('worker outcomes', () => {
     expect(() => createWorker({ retry: { blockGroup: 'yes' as never } })).toThrow(/retry.blockGroup must be/);
   });
 
+  it('blockGroup holds a head out of attempts too, after its retryAfter, and needs a maxReceiveCount', async () => {
+    const { worker } = setup(
+      () => {
+        throw new TransientJobError('rate limited', { retryAfter: '2h' });
+      },
+      { retry: { maxAttempts: 2, backoff: '5s', blockGroup: true } },
+    );
+    const fifo = (extra: object) =>
+      deliveryOf(sendEmail, { userId: 'u' }, { receiveCount: 3, groupId: 'g', ...extra });
+    const held = await worker.run(fifo({ maxReceiveCount: 10 }));
+    expect(held.outcome).toMatchObject({
+      type: 'retry',
+      delayMs: 7_200_000,
+      error: expect.any(RetryExhaustedError),
+      blocksGroup: expect.stringMatching(
+        /^retries exhausted after 3 attempts: rate limited; holding group "g"/,
+      ),
+    });
+    // No redrive policy: nothing would end the hold but the retention period, so it is dead-lettered.
+    const unbounded = await worker.run(fifo({}));
+    expect(unbounded.outcome).toMatchObject({
+      type: 'dead',
+      reason: expect.stringContaining('retry.blockGroup needs a redrive policy'),
+    });
+  });
+
+  it('takes blockGroup from the worker, and retry: false still means one attempt, then dead', async () => {
+    const other = defineJob<{ n: number }>({ name: 'other' });
+    const worker = createWorker({ retry: { blockGroup: true } })
+      .handle(sendEmail, () => {
+        throw new PermanentJobError('no');
+      })
+      .handle(
+        other,
+        () => {
+          throw new Error('once');
+        },
+        { retry: false },
+      );
+    const at = { groupId: 'g', maxReceiveCount: 10 };
+    expect((await worker.run(deliveryOf(sendEmail, { userId: 'u' }, at))).outcome.type).toBe('retry');
+    expect((await worker.run(deliveryOf(other, { n: 1 }, at))).outcome.type).toBe('dead');
+  });
+
   it('dead-letters a failure on the last receive the redrive policy allows, with the reason', async () => {
     const { run, events } = setup(
       () => {

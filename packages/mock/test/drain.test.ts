@@ -433,6 +433,28 @@ describe('drain: delays, clock and FIFO', () => {
     },
   );
 
+  it('with blockGroup, the messages behind a held head keep their own retries while receives are left', async () => {
+    // Followers are received and released with the head each time, so their receive counts rise in step:
+    // after the hold, a follower's first failure is already past maxAttempts. blockGroup holds it too.
+    const driver = mockDriver({ maxReceiveCount: 20 });
+    const client = createClient({ driver });
+    const entry = defineJob<{ seq: number }>({ name: 'entry', queue: 'ledger.fifo', group: 'a' });
+    const ran: string[] = [];
+    const worker = createWorker().handle(
+      entry,
+      ({ seq }) => {
+        ran.push(`a${seq}`);
+        if (seq === 1 && ran.length <= 4) throw new PermanentJobError('ledger closed');
+        if (seq === 2 && ran.filter((r) => r === 'a2').length === 1) throw new Error('blip');
+      },
+      { retry: { maxAttempts: 2, backoff: '1m', blockGroup: true } },
+    );
+    await client.enqueueMany([1, 2, 3].map((seq) => ({ job: entry, payload: { seq } })));
+    await driver.drain(worker);
+    expect(ran).toEqual(['a1', 'a1', 'a1', 'a1', 'a1', 'a2', 'a2', 'a3']);
+    expect(driver.deadLetters).toHaveLength(0);
+  });
+
   it('dead-letters a blocking head on the last receive the queue allows, and the group moves on', async () => {
     const driver = mockDriver({ maxReceiveCount: 3 });
     const client = createClient({ driver });
