@@ -25,6 +25,14 @@ function recorder(): Plugin & { events: string[] } {
   return Object.assign(plugin, { events });
 }
 
+/** A FIFO queue whose redrive policy allows `maxReceiveCount` receives, and a job of one group on it. */
+function ledgerGroup(maxReceiveCount: number) {
+  const driver = mockDriver({ maxReceiveCount });
+  const client = createClient({ driver });
+  const entry = defineJob<{ seq: number }>({ name: 'entry', queue: 'ledger.fifo', group: 'a' });
+  return { driver, client, entry };
+}
+
 const charge = defineJob({
   name: 'charge',
   queue: 'payments',
@@ -436,9 +444,7 @@ describe('drain: delays, clock and FIFO', () => {
   it('with blockGroup, the messages behind a held head keep their own retries while receives are left', async () => {
     // Followers are received and released with the head each time, so their receive counts rise in step:
     // after the hold, a follower's first failure is already past maxAttempts. blockGroup holds it too.
-    const driver = mockDriver({ maxReceiveCount: 20 });
-    const client = createClient({ driver });
-    const entry = defineJob<{ seq: number }>({ name: 'entry', queue: 'ledger.fifo', group: 'a' });
+    const { driver, client, entry } = ledgerGroup(20);
     const ran: string[] = [];
     const worker = createWorker().handle(
       entry,
@@ -456,9 +462,7 @@ describe('drain: delays, clock and FIFO', () => {
   });
 
   it('dead-letters a blocking head on the last receive the queue allows, and the group moves on', async () => {
-    const driver = mockDriver({ maxReceiveCount: 3 });
-    const client = createClient({ driver });
-    const entry = defineJob<{ seq: number }>({ name: 'entry', queue: 'ledger.fifo', group: 'a' });
+    const { driver, client, entry } = ledgerGroup(3);
     const ran: number[] = [];
     const worker = createWorker().handle(
       entry,

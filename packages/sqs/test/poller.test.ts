@@ -42,6 +42,15 @@ function poll(
   return { queue, client, poller, driver };
 }
 
+/** Polls one job through `client` (visibility 3 s, heartbeats every 300 ms) until it is acknowledged. */
+async function runOneJob(worker: Worker<any>, client: ReturnType<typeof wrapClient>) {
+  const { client: producer, poller } = poll(worker, { client, visibilityTimeout: '3s', heartbeat: '300ms' });
+  await producer.enqueue(job, { n: 1 });
+  await poller.start();
+  await eventually(() => poller.stats.outcomes.ack === 1, 6000);
+  return poller;
+}
+
 /**
  * Two queues sharing one slot: both receive loops fetch a message whenever the slot frees, so one message
  * waits for the slot while the other runs.
@@ -270,14 +279,7 @@ describe('createPoller', () => {
         : undefined,
     );
     const worker = createWorker().handle(job, () => sleep(500));
-    const { client: producer, poller } = poll(worker, {
-      client,
-      visibilityTimeout: '3s',
-      heartbeat: '300ms',
-    });
-    await producer.enqueue(job, { n: 1 });
-    await poller.start();
-    await eventually(() => poller.stats.outcomes.ack === 1, 6000);
+    const poller = await runOneJob(worker, client);
     expect(client.count('ChangeMessageVisibilityBatch')).toBeGreaterThanOrEqual(1);
     await poller.stop();
     expect(beatsLanded).toBe(client.count('ChangeMessageVisibilityBatch'));
@@ -308,14 +310,7 @@ describe('createPoller', () => {
       return undefined;
     });
     const worker = createWorker({ plugins: [rec.plugin] }).handle(job, () => {});
-    const { client: producer, poller } = poll(worker, {
-      client,
-      visibilityTimeout: '3s',
-      heartbeat: '300ms',
-    });
-    await producer.enqueue(job, { n: 1 });
-    await poller.start();
-    await eventually(() => poller.stats.outcomes.ack === 1, 6000);
+    const poller = await runOneJob(worker, client);
     const errors = rec.of('receiveError').map((r) => r.detail);
     expect(errors.length).toBeGreaterThanOrEqual(1);
     expect(errors.every((e) => e.sqsCode === 'InternalError')).toBe(true);
