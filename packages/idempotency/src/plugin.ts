@@ -54,17 +54,12 @@ export function idempotencyPlugin(
   // The adapter's clock (virtual under the mock driver) unless the options name one.
   const runtimeFor = (ctx: RuntimeContext): Runtime => ({
     store,
-    now: options.now ?? ctx.now ?? Date.now,
+    now: options.now ?? ctx.now,
     expiresAfterMs,
     storeResult,
     report(error, operation, key) {
       try {
-        onError(error, {
-          key,
-          jobId: ctx.jobId ?? '(unknown)',
-          jobName: ctx.jobName ?? '(unknown)',
-          operation,
-        });
+        onError(error, { key, jobId: ctx.jobId, jobName: ctx.jobName, operation });
       } catch {
         // A reporting callback must not change an outcome.
       }
@@ -110,7 +105,7 @@ export function idempotencyPlugin(
     // The delivery's deadline bounds the lock (a Lambda invocation's end), but a far deadline (a poller that
     // heartbeats may keep a message for 12 hours) must not keep a crashed worker's lock that long.
     const lockExpiresAt = Math.max(
-      Math.min(ctx.deadline ?? Number.POSITIVE_INFINITY, at + lockFallback(ctx)),
+      Math.min(ctx.deadline ?? Number.POSITIVE_INFINITY, at + maxLockMs(ctx)),
       at + MIN_LOCK_MS,
     );
     let claim: ClaimResult;
@@ -205,7 +200,7 @@ export function idempotencyPlugin(
   }
 
   /** The longest lock: the explicit `lockTimeout`, else the job's timeout plus a margin, else 5 minutes. */
-  const lockFallback = (ctx: ExecuteContext): number =>
+  const maxLockMs = (ctx: ExecuteContext): number =>
     lockTimeoutMs ?? (ctx.timeout === undefined ? DEFAULT_LOCK_MS : ctx.timeout + LOCK_MARGIN_MS);
 
   return definePlugin({
@@ -213,7 +208,7 @@ export function idempotencyPlugin(
     setup(hooks) {
       hooks.execute(execute);
     },
-    context: (ctx) => ({ idempotency: contextOf(ctx) }),
+    context: (ctx) => ({ idempotency: new DeliveryIdempotency(ctx) }),
   });
 }
 
@@ -247,8 +242,6 @@ class DeliveryIdempotency implements IdempotencyContext {
     return { key: this.key, lease: this.lease };
   }
 }
-
-const contextOf = (ctx: ExecuteContext): IdempotencyContext => new DeliveryIdempotency(ctx);
 
 function checkStore(store: IdempotencyStore | undefined): IdempotencyStore {
   const methods = ['claim', 'complete', 'release', 'get'] as const;

@@ -17,9 +17,9 @@ export interface Runtime {
 
 /** The facts of a delivery a runtime reads: the handler's context, or anything shaped like it. */
 export interface RuntimeContext {
-  readonly now?: () => number;
-  readonly jobId?: string;
-  readonly jobName?: string;
+  readonly now: () => number;
+  readonly jobId: string;
+  readonly jobName: string;
 }
 
 /** One per plugin: makes the runtime of a delivery from its context. */
