@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { postgresStore } from '@glasswork/idempotency-postgres';
 import type { LocalSqs } from '@glasswork/sqs/local';
 import { startLocalSqs } from '@glasswork/sqs/local';
-import { startDynamo } from '../../idempotency-dynamodb/test/dynamo.ts';
+import { startDynamo } from './dynamo.ts';
 import type { FaultMix, FaultProxy } from './fault-proxy.ts';
 import { startFaultProxy } from './fault-proxy.ts';
 import type { PgGate } from './pg-gate.ts';
@@ -64,7 +64,7 @@ export async function startServices(options: ServiceOptions): Promise<Services> 
   await db.exec(EFFECTS);
   const gate = await startPgGate(db);
 
-  // The table as the DynamoDB store's README describes it, on dynalite (the store's own test helper).
+  // The table as the DynamoDB store's README describes it, on dynalite.
   const dynamo = await startDynamo();
 
   return {
