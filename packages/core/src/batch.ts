@@ -106,12 +106,13 @@ export async function processBatch<D extends Delivery>(
   options: ProcessBatchOptions<D>,
 ): Promise<BatchItem<D>[]> {
   // Without a shared limiter and with room for every delivery, no limiter: one async layer less per record.
+  const { concurrency = deliveries.length } = options;
   const limit: Limiter =
-    typeof options.concurrency === 'function'
-      ? options.concurrency
-      : (options.concurrency ?? deliveries.length) >= deliveries.length
+    typeof concurrency === 'function'
+      ? concurrency
+      : concurrency >= deliveries.length
         ? (fn) => fn()
-        : createLimiter(options.concurrency ?? 1);
+        : createLimiter(concurrency);
   const results: BatchItem<D>[] = new Array(deliveries.length);
 
   const one = async (index: number, runOptions: RunOptions | undefined): Promise<Outcome> => {

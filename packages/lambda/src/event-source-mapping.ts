@@ -333,6 +333,7 @@ function lambdaContext(functionName: string, deadline: number): Context {
 /** Waits `ms`, or less when `signal` aborts first. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
     const done = () => {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);

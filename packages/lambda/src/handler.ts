@@ -82,7 +82,7 @@ export function createSqsHandler(
     );
   }
   let checkedTimeouts = false;
-  // Created on first need: a batch where every record succeeds makes no SQS call at all.
+  // Created on first need, so bad driver options surface on the first invocation, inside its error handling.
   let driver = options.driver;
   const getDriver = (): SqsDriver => {
     driver ??= sqsDriver({

@@ -181,7 +181,7 @@ describe('createSqsHandler: outcomes to the batch response', () => {
     expect(errors[0]).toMatch(/Jobs "step" \(timeout 30000ms\) cannot start in a 20000ms invocation/);
   });
 
-  it('makes no SQS call at all for a batch that succeeds', async () => {
+  it('makes no call but the queue look-up for a batch that succeeds (Lambda deletes acks)', async () => {
     const { driver, calls } = fakeDriver();
     const response = await createSqsHandler(workerFor().worker, { driver })(
       { Records: [record({ n: 1 }), record({ n: 2 })] },

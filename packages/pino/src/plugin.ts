@@ -161,14 +161,13 @@ export function pinoPlugin(options: PinoPluginOptions): Plugin<PinoContext> {
       hooks.on('retry', ({ ctx, outcome, durationMs }) =>
         line(ctx, (l) =>
           l.warn(
-            outcome.blocksGroup === undefined
-              ? { err: outcome.error, delayMs: outcome.delayMs, durationMs: ms(durationMs) }
-              : {
-                  err: outcome.error,
-                  delayMs: outcome.delayMs,
-                  durationMs: ms(durationMs),
-                  blocksGroup: outcome.blocksGroup,
-                },
+            // pino leaves out `blocksGroup` when it is undefined (no FIFO group held).
+            {
+              err: outcome.error,
+              delayMs: outcome.delayMs,
+              durationMs: ms(durationMs),
+              blocksGroup: outcome.blocksGroup,
+            },
             `job failed, retrying in ${Math.ceil(outcome.delayMs / 1000)}s`,
           ),
         ),

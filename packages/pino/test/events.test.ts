@@ -87,6 +87,7 @@ describe('pinoPlugin: one line per event', () => {
       err: { type: 'Error', message: 'SMTP timeout', stack: expect.stringContaining('SMTP timeout') },
     });
     expect(lines().find((l) => l.msg === 'job succeeded')?.attempt).toBe(2);
+    expect(retry).not.toHaveProperty('blocksGroup');
   });
 
   it('says on a retry when a job that failed for good holds its FIFO group', async () => {

@@ -44,18 +44,19 @@ export function schedulerRetries(options: SchedulerRetriesOptions): Plugin {
       outcome.delayMs;
     if (!envelope || ctx.delivery.groupId !== undefined || fits) return outcome;
     const next = ctx.attempt + 1;
-    const body = encodeEnvelope({
-      id: envelope.id,
-      name: envelope.name,
-      payloadJson: envelope.payload === undefined ? undefined : JSON.stringify(envelope.payload),
-      enqueuedAt: new Date(t).toISOString(),
-      firstEnqueuedAt: envelope.firstEnqueuedAt,
-      priorAttempts: ctx.attempt,
-      meta: envelope.meta,
-    });
     const at = Math.floor((t + outcome.delayMs) / 1000) * 1000;
     const queue = queueOf(ctx);
     try {
+      // Inside the try: a payload JSON cannot write again (too deep) keeps the plain retry, reported.
+      const body = encodeEnvelope({
+        id: envelope.id,
+        name: envelope.name,
+        payloadJson: envelope.payload === undefined ? undefined : JSON.stringify(envelope.payload),
+        enqueuedAt: new Date(t).toISOString(),
+        firstEnqueuedAt: envelope.firstEnqueuedAt,
+        priorAttempts: ctx.attempt,
+        meta: envelope.meta,
+      });
       const bytes = utf8Bytes(body);
       if (bytes > scheduler.maxInputBytes)
         throw new ScheduleInputTooLargeError(envelope.name, bytes, scheduler.maxInputBytes);
