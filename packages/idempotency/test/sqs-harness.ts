@@ -31,12 +31,7 @@ export function sqsHarness(sqs: LocalSqs, consumer: 'poller' | 'lambda'): QueueH
       }
     },
   });
-  const count = (name: string) => {
-    const q = sqs.server.inspectQueue(name);
-    return (
-      (q?.messages.ready.length ?? 0) + (q?.messages.delayed.length ?? 0) + (q?.messages.inflight.length ?? 0)
-    );
-  };
+  const count = (name: string) => sqs.count(name);
 
   async function start(worker: Worker<any>): Promise<{ stop(): Promise<void> }> {
     if (consumer === 'lambda') {

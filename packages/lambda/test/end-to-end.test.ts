@@ -63,12 +63,7 @@ function scenario(
   };
   const handler = (extra: Parameters<typeof createSqsHandler>[1] = {}) =>
     createSqsHandler(worker, { client: sqs.client, endpoint: sqs.endpoint, ...extra });
-  const remaining = () => {
-    const q = sqs.server.inspectQueue(queue.name);
-    return (
-      (q?.messages.ready.length ?? 0) + (q?.messages.delayed.length ?? 0) + (q?.messages.inflight.length ?? 0)
-    );
-  };
+  const remaining = () => sqs.count(queue.name);
   const deadLetters = async () => {
     const out = await sqs.client.send(
       new ReceiveMessageCommand({

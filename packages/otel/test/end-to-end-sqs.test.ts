@@ -32,15 +32,7 @@ function transport(
     endpoint: sqs.endpoint,
     queues: { [queue.name]: queue.url },
   });
-  const empty = () => {
-    const q = sqs.server.inspectQueue(queue.name);
-    return (
-      (q?.messages.ready.length ?? 1) +
-        (q?.messages.delayed.length ?? 0) +
-        (q?.messages.inflight.length ?? 0) ===
-      0
-    );
-  };
+  const empty = () => sqs.count(queue.name) === 0;
   return {
     queue: queue.name,
     client: (plugins) => createClient({ driver, plugins }),

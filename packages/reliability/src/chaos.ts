@@ -132,11 +132,6 @@ async function produce(
   client.destroy();
 }
 
-function countMessages(services: Services, name: string) {
-  const q = services.sqs.server.inspectQueue(name);
-  return q ? q.messages.ready.length + q.messages.delayed.length + q.messages.inflight.length : 0;
-}
-
 const jobIdOf = (body: string): string | undefined => {
   try {
     const id = (JSON.parse(body) as { id?: unknown }).id;
@@ -206,7 +201,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let lastReport = 0;
     while (Date.now() - started < options.maxRunMs) {
       await sleep(200);
-      const left = sources.reduce((n, name) => n + countMessages(services, name), 0);
+      const left = sources.reduce((n, name) => n + services.sqs.count(name), 0);
       if (killsLeft > 0 && Date.now() >= nextKill && (left > 0 || !produced)) {
         const slot = slots[rng.int(0, slots.length - 1)] as WorkerSlot;
         if (slot.running) {
@@ -226,7 +221,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now();
         log(
-          `${Math.round((Date.now() - started) / 1000)}s: ${accepted.size} accepted, ${left} in the queues (${LANES.map((l) => `${l} ${countMessages(services, services.queueNames[l])}`).join(', ')})`,
+          `${Math.round((Date.now() - started) / 1000)}s: ${accepted.size} accepted, ${left} in the queues (${LANES.map((l) => `${l} ${services.sqs.count(services.queueNames[l])}`).join(', ')})`,
         );
       }
       if (produced && left === 0) {

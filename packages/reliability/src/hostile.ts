@@ -173,11 +173,6 @@ function deadLetters(sqs: LocalSqs, queue: LocalQueue) {
   return { copies, unattributed };
 }
 
-function left(sqs: LocalSqs, queue: LocalQueue): number {
-  const q = sqs.server.inspectQueue(queue.name);
-  return q ? q.messages.ready.length + q.messages.inflight.length + q.messages.delayed.length : 0;
-}
-
 async function until(check: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (!check()) {
@@ -234,11 +229,11 @@ export async function runPoller(sqs: LocalSqs): Promise<Run> {
   const poller = createPoller({ worker, driver, queue: queue.url, waitTime: '1s', handleSignals: false });
   await poller.start();
   try {
-    await until(() => left(sqs, queue) === 0, 30_000);
+    await until(() => sqs.count(queue.name) === 0, 30_000);
     const run = observe(sqs, queue, sent, seen, deadReasons);
     const after = await sendMixed(sqs.client, queue.url, 'after');
     const stillUp = await until(() => [...after.goodIds].every((id) => seen.has(id)), 30_000);
-    await until(() => left(sqs, queue) === 0, 30_000);
+    await until(() => sqs.count(queue.name) === 0, 30_000);
     return { ...run, stillUp };
   } finally {
     await poller.stop();
@@ -263,7 +258,7 @@ export async function runLambda(sqs: LocalSqs): Promise<Run> {
     timeout: '20s',
   });
   try {
-    await until(() => left(sqs, queue) === 0, 30_000);
+    await until(() => sqs.count(queue.name) === 0, 30_000);
     const run = observe(sqs, queue, sent, seen, deadReasons);
     const after = await sendMixed(sqs.client, queue.url, 'after');
     const stillUp = await until(() => [...after.goodIds].every((id) => seen.has(id)), 30_000);

@@ -35,6 +35,8 @@ export interface LocalSqs {
   readonly queues: Readonly<Record<string, LocalQueue>>;
   /** Creates a queue (with its dead-letter queue and redrive policy unless `maxReceiveCount: false`). */
   createQueue(spec: LocalQueueSpec | string): LocalQueue;
+  /** Messages a queue holds in any state (ready, delayed, in flight); 0 for a queue that does not exist. */
+  count(queue: string): number;
   stop(): Promise<void>;
 }
 
@@ -94,6 +96,10 @@ export async function startLocalSqs(
     server,
     queues,
     createQueue,
+    count(queue) {
+      const held = server.inspectQueue(queue)?.messages;
+      return held ? held.ready.length + held.delayed.length + held.inflight.length : 0;
+    },
     async stop() {
       client.destroy();
       await server.stop();
