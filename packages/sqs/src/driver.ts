@@ -39,7 +39,8 @@ export const SQS_CAPABILITIES: DriverCapabilities = Object.freeze({
 });
 
 /** SQS's longest long poll. */
-const MAX_WAIT_SECONDS = 20;
+/** SQS's longest long poll. */
+export const MAX_WAIT_SECONDS = 20;
 
 /** Keeps one promise per key; a rejected one is forgotten, so the next call asks again. */
 function cache<T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
@@ -304,7 +305,7 @@ export function sqsDriver(options: SqsDriverOptions = {}): SqsDriver {
               message,
               error: new SqsError(
                 `Could not extend the visibility of message ${message.messageId} (${failure.Code}): ${failure.Message ?? ''}`,
-                { sqsCode: failure.Code, senderFault: failure.SenderFault },
+                { sqsCode: sqsErrorCode(failure), senderFault: failure.SenderFault },
               ),
             });
           }

@@ -46,6 +46,14 @@ export function sqsErrorCode(error: unknown): string | undefined {
   return raw?.startsWith(PREFIX) ? raw.slice(PREFIX.length) : raw;
 }
 
+/** Codes that say this consumer no longer holds the message: its visibility ran out, or it was deleted. */
+const MESSAGE_GONE_CODES = new Set(['MessageNotInflight', 'ReceiptHandleIsInvalid']);
+
+/** Whether an SQS error code (from `sqsErrorCode` or an `SqsError`'s `sqsCode`) says the message is gone. */
+export function isMessageGone(code: string | undefined): boolean {
+  return code !== undefined && MESSAGE_GONE_CODES.has(code);
+}
+
 const RETRYABLE_CODES = new Set([
   'ThrottlingException',
   'Throttling',

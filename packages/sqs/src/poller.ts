@@ -10,7 +10,8 @@ import {
   visibilitySeconds,
 } from '@glasswork/core';
 import { backoff, sleep } from './api.ts';
-import { sqsDriver } from './driver.ts';
+import { MAX_WAIT_SECONDS, sqsDriver } from './driver.ts';
+import { isMessageGone, sqsErrorCode } from './errors.ts';
 import { createSlots } from './slots.ts';
 import type { SqsDriver, SqsDriverOptions, SqsReceivedMessage } from './types.ts';
 
@@ -93,10 +94,9 @@ interface Tracked {
   stopped?: boolean;
 }
 
-/** Failures a heartbeat meets when the message was deleted (or moved) meanwhile: expected during a delete. */
-const MESSAGE_GONE = /MessageNotInflight|ReceiptHandleIsInvalid|InvalidReceiptHandle/i;
+/** A heartbeat failure that only says the message was deleted (or moved) meanwhile: expected during a delete. */
 const saysGone = (error: Error): boolean =>
-  MESSAGE_GONE.test(String((error as { sqsCode?: unknown }).sqsCode ?? '')) || MESSAGE_GONE.test(error.name);
+  isMessageGone((error as { sqsCode?: string }).sqsCode ?? sqsErrorCode(error));
 
 /** Before a job starts without heartbeats, at least this much visibility must be left beyond its timeout. */
 const START_MARGIN_MS = 1000;
@@ -129,12 +129,15 @@ export function createPoller(options: PollerOptions): Poller {
     throw new ConfigurationError(`createPoller: receivers must be a whole number >= 1, got ${receivers}`);
   }
   const waitTimeMs = parseDuration(options.waitTime ?? '20s');
-  if (waitTimeMs > 20_000)
+  if (waitTimeMs > MAX_WAIT_SECONDS * 1000)
     throw new ConfigurationError('createPoller: waitTime is at most 20s (SQS long polling)');
   const graceMs = parseDuration(options.gracePeriod ?? '30s');
   const requestVisibilityMs =
     options.visibilityTimeout === undefined ? undefined : parseDuration(options.visibilityTimeout);
-  if (requestVisibilityMs !== undefined && (requestVisibilityMs < 1000 || requestVisibilityMs > 43_200_000)) {
+  if (
+    requestVisibilityMs !== undefined &&
+    (requestVisibilityMs < 1000 || requestVisibilityMs > MAX_VISIBILITY_SECONDS * 1000)
+  ) {
     throw new ConfigurationError('createPoller: visibilityTimeout must be between 1s and 12h');
   }
   const ownDriver = !options.driver;

@@ -1,6 +1,6 @@
 import { visibilitySeconds } from '@glasswork/core';
 import { changeVisibility, withRetries } from './api.ts';
-import { SqsError, sqsErrorCode } from './errors.ts';
+import { isMessageGone, SqsError, sqsErrorCode } from './errors.ts';
 import type { SqsClientLike } from './types.ts';
 
 /**
@@ -18,7 +18,7 @@ export async function changeMessageVisibility(
     });
   } catch (error) {
     const code = sqsErrorCode(error);
-    const gone = code === 'MessageNotInflight' || code === 'ReceiptHandleIsInvalid';
+    const gone = isMessageGone(code);
     const which = input.messageId ? `message ${input.messageId}` : 'the message';
     throw new SqsError(
       gone
