@@ -44,9 +44,22 @@ export async function resolveDeadLetter(
   const policy = parseRedrivePolicy(source.RedrivePolicy);
   const target = options.deadLetter ?? policy?.deadLetterTargetArn;
   if (!target) return undefined;
+  return describeDeadLetter(client, target, policy?.maxReceiveCount, options.endpoint);
+}
+
+/**
+ * The dead-letter queue at `target` (a URL or ARN), for a source queue whose redrive policy allows
+ * `maxReceiveCount` receives. IAM: `sqs:GetQueueAttributes` on the dead-letter queue.
+ */
+export async function describeDeadLetter(
+  client: SqsClientLike,
+  target: string,
+  maxReceiveCount: number | undefined,
+  endpoint: string | undefined,
+): Promise<DeadLetterTarget> {
   let url: string;
   if (isQueueUrl(target)) url = target;
-  else if (parseQueueArn(target)) url = queueUrlFromArn(target, { endpoint: options.endpoint });
+  else if (parseQueueArn(target)) url = queueUrlFromArn(target, { endpoint });
   else {
     throw new ConfigurationError(
       `Dead-letter queue "${target}" is neither a queue URL nor an ARN: give its URL or ARN`,
@@ -57,7 +70,7 @@ export async function resolveDeadLetter(
     url,
     fifo: attributes.FifoQueue === 'true',
     maxMessageBytes: Number(attributes.MaximumMessageSize) || SQS_MAX_MESSAGE_BYTES,
-    maxReceiveCount: policy?.maxReceiveCount,
+    maxReceiveCount,
   };
 }
 

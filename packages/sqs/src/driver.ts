@@ -10,8 +10,8 @@ import {
 } from './api.ts';
 import {
   deadLetterMessage,
+  describeDeadLetter,
   parseRedrivePolicy,
-  resolveDeadLetter,
   SQS_MAX_MESSAGE_BYTES,
 } from './dead-letter.ts';
 import { DeleteBatcher } from './delete-batcher.ts';
@@ -168,11 +168,15 @@ export function sqsDriver(options: SqsDriverOptions = {}): SqsDriver {
     cache(targets, queue, async () => {
       const configured = configuredDeadLetter(queue);
       if (configured === false) return undefined;
-      const url = await queueUrl(queue);
-      const deadLetter = configured === undefined ? undefined : await resolveRef(configured);
-      const target = await withRetries(() => resolveDeadLetter(getClient(), url, { deadLetter, endpoint }), {
-        attempts,
-      });
+      // The source's redrive policy comes with its description (cached): only the dead-letter queue is new.
+      const source = await describeQueue(queue);
+      const ref = configured === undefined ? source.deadLetterTargetArn : await resolveRef(configured);
+      const target =
+        ref === undefined
+          ? undefined
+          : await withRetries(() => describeDeadLetter(getClient(), ref, source.maxReceiveCount, endpoint), {
+              attempts,
+            });
       if (!target) {
         throw new ConfigurationError(
           `Queue "${queue}" has no dead-letter queue: give it a RedrivePolicy (maxReceiveCount at least the jobs' maxAttempts + 5), ` +
@@ -180,7 +184,6 @@ export function sqsDriver(options: SqsDriverOptions = {}): SqsDriver {
         );
       }
       // SQS forbids a redrive between FIFO and standard queues; a configured one would fail on every dead job.
-      const source = await describeQueue(queue);
       if (source.fifo !== target.fifo) {
         throw new ConfigurationError(
           `Queue "${queue}" is ${source.fifo ? 'FIFO' : 'standard'} but its dead-letter queue ${target.url} is ${target.fifo ? 'FIFO' : 'standard'}: ` +
