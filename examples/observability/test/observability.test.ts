@@ -81,6 +81,9 @@ describe('one trace from the HTTP request into the worker', () => {
   });
 
   it('answers 400 with the reason for a payload the contract rejects, and enqueues nothing', async () => {
+    // A send span is one call to SQS; the refused payload gets a failed create span and no send.
+    const sends = () => exporter.getFinishedSpans().filter((s) => s.name.startsWith('send ')).length;
+    const before = sends();
     const response = await fetch(`${example.url}/signup`, {
       method: 'POST',
       body: JSON.stringify({ email: 'not an email' }),
@@ -89,6 +92,7 @@ describe('one trace from the HTTP request into the worker', () => {
     expect(((await response.json()) as { error: string }).error).toMatch(
       /Invalid payload for job "send-welcome-email": email/,
     );
+    expect(sends()).toBe(before);
   });
 });
 
