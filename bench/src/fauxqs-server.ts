@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import { JOB_NAME_ATTRIBUTE } from '@glasswork/core';
 import { startFauxqs } from 'fauxqs';
 import { benchJob, envelopeBody } from './jobs.ts';
 
@@ -12,7 +13,7 @@ process.on('SIGTERM', stop);
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
   const { fill, count } = JSON.parse(line) as { fill: string; count: number };
-  const messageAttributes = { 'glasswork.job': { DataType: 'String', StringValue: benchJob.name } };
+  const messageAttributes = { [JOB_NAME_ATTRIBUTE]: { DataType: 'String', StringValue: benchJob.name } };
   for (let n = 0; n < count; n++) server.sendMessage(fill, envelopeBody(n), { messageAttributes });
   process.stdout.write(`${JSON.stringify({ filled: count })}\n`);
 });

@@ -83,15 +83,10 @@ export async function startEmulator() {
 export function counting(inner: SqsClientLike) {
   const counts = new Map<string, number>();
   const client = {
-    counts,
     /** Messages deleted so far (DeleteMessage, and the successful entries of DeleteMessageBatch). */
     deleted: 0,
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
     count: (name: string) => counts.get(name) ?? 0,
-    reset: () => {
-      counts.clear();
-      client.deleted = 0;
-    },
     async send(command: any, options?: any) {
       const name = command.constructor.name.replace(/Command$/, '');
       counts.set(name, (counts.get(name) ?? 0) + 1);

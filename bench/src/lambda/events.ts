@@ -1,3 +1,4 @@
+import { JOB_NAME_ATTRIBUTE } from '@glasswork/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { envelopeBody } from '../jobs.ts';
 
@@ -41,7 +42,7 @@ export function buildEvents(records: number, run: number): SQSEvent[] {
           SenderId: 'AIDAEXAMPLE',
           ApproximateFirstReceiveTimestamp: sent,
         },
-        messageAttributes: { 'glasswork.job': { dataType: 'String', stringValue: 'bench' } },
+        messageAttributes: { [JOB_NAME_ATTRIBUTE]: { dataType: 'String', stringValue: 'bench' } },
         md5OfBody: '',
         eventSource: 'aws:sqs',
         eventSourceARN: QUEUE_ARN,

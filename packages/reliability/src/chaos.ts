@@ -6,7 +6,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { createClient, type EnqueueEntry, JOB_NAME_ATTRIBUTE } from '@glasswork/core';
 import { DEAD_LETTER_ATTRIBUTE, sqsDriver } from '@glasswork/sqs';
 import type { FaultKind, FaultMix } from './fault-proxy.ts';
-import { FAULT_KINDS, NO_FAULTS } from './fault-proxy.ts';
+import { NO_FAULTS } from './fault-proxy.ts';
 import type { DeadLetter, Effect } from './invariants.ts';
 import { checkInvariants, reasonKind } from './invariants.ts';
 import { chaosJob } from './jobs.ts';
@@ -307,5 +307,3 @@ function shorten(reason: string): string {
     .replace(/"[^"]*"/g, '"…"')
     .slice(0, 90);
 }
-
-export { FAULT_KINDS };

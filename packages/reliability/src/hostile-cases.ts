@@ -1,4 +1,4 @@
-import { defineJob, encodeEnvelope } from '@glasswork/core';
+import { defineJob, encodeEnvelope, JOB_NAME_ATTRIBUTE } from '@glasswork/core';
 import * as v from 'valibot';
 
 /** The job the hostile messages aim at: a string field, and anything in `extra`. */
@@ -170,7 +170,7 @@ export function hostileMessages(): HostileMessage[] {
     {
       name: 'a huge glasswork.job attribute naming another job',
       body: good('attribute lies'),
-      attributes: { 'glasswork.job': `other-${'q'.repeat(200 * 1024)}` },
+      attributes: { [JOB_NAME_ATTRIBUTE]: `other-${'q'.repeat(200 * 1024)}` },
       expect: ack,
     },
   ];

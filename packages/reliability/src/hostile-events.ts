@@ -1,5 +1,6 @@
 import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { createSqsHandler } from '@glasswork/lambda';
+import { DEAD_LETTER_ATTRIBUTE } from '@glasswork/sqs';
 import type { LocalSqs } from '@glasswork/sqs/local';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { hostileWorker } from './hostile.ts';
@@ -127,7 +128,7 @@ export async function runLambdaEvents(sqs: LocalSqs): Promise<EventResult[]> {
   const failed = new Set(failures);
   const inDlq = (id: string) =>
     (sqs.server.inspectQueue(dlq)?.messages.ready ?? []).some((m) =>
-      m.messageAttributes['glasswork.dead-letter']?.StringValue?.includes(id),
+      m.messageAttributes[DEAD_LETTER_ATTRIBUTE]?.StringValue?.includes(id),
     );
   const state = (id: string) =>
     `${seen.has(id) ? 'ran' : 'not run'}, ${failed.has(id) ? 'reported failed' : 'not reported'}${inDlq(id) ? ', in the DLQ' : ''}`;
